@@ -1,0 +1,117 @@
+import {
+  errorCode,
+  errorMessage,
+  httpStatus,
+  isAbort,
+  isAccessDenied,
+  isBucketMissing,
+  isCredentialError,
+  isTransient,
+} from './errors.js';
+import type { FailureReason } from './types.js';
+
+/** A failure the engine reports as a `failed` result; thrown internally, never out of the engine. */
+export class ReplicationFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+    readonly retryable: boolean,
+    readonly errorCode?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ReplicationFailure';
+  }
+}
+
+/** The source changed (or vanished) while it was being copied: start over from a fresh HEAD. */
+export class SourceChangedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SourceChangedError';
+  }
+}
+
+export type Side = 'source' | 'target';
+
+function describe(error: unknown): string {
+  const code = errorCode(error);
+  const status = httpStatus(error);
+  const message = errorMessage(error);
+  const detail = message && message !== code && message !== 'UnknownError' ? `: ${message}` : '';
+  return `${code}${status ? ` (HTTP ${status})` : ''}${detail}`;
+}
+
+/**
+ * Turns an error from an S3 call into a failure that names the side, the bucket and what to fix.
+ * `action` is the S3 permission the call needed, e.g. `s3:GetObject`.
+ */
+export function classifyS3Error(error: unknown, side: Side, bucket: string, action: string): ReplicationFailure {
+  if (error instanceof ReplicationFailure) return error;
+  const code = errorCode(error);
+  const what = describe(error);
+  if (isAbort(error)) {
+    return new ReplicationFailure('aborted', 'replication was cancelled', false, code, { cause: error });
+  }
+  if (isBucketMissing(error)) {
+    return new ReplicationFailure(
+      side === 'source' ? 'source-bucket-missing' : 'target-bucket-missing',
+      `${side} bucket "${bucket}" does not exist (${code}): create it or correct the ${side} bucket name`,
+      false,
+      code,
+      { cause: error },
+    );
+  }
+  if (side === 'target' && isCredentialError(error)) {
+    return new ReplicationFailure(
+      'target-credentials',
+      `the target rejected the credentials (${code}): check the target access key and secret key`,
+      false,
+      code,
+      { cause: error },
+    );
+  }
+  if (isAccessDenied(error)) {
+    return new ReplicationFailure(
+      side === 'source' ? 'source-access-denied' : 'target-access-denied',
+      `${side} denied ${action} on bucket "${bucket}" (${what}): grant ${action} to the ${side} credentials`,
+      false,
+      code,
+      { cause: error },
+    );
+  }
+  if (isTransient(error)) {
+    return new ReplicationFailure('unavailable', `${side} is unavailable for ${action} (${what}); try again later`, true, code, {
+      cause: error,
+    });
+  }
+  const status = httpStatus(error);
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new ReplicationFailure(
+      side === 'source' ? 'source-rejected' : 'target-rejected',
+      `${side} rejected ${action} on bucket "${bucket}" (${what})`,
+      false,
+      code,
+      { cause: error },
+    );
+  }
+  return new ReplicationFailure('internal', `${action} on ${side} bucket "${bucket}" failed (${what})`, false, code, {
+    cause: error,
+  });
+}
+
+/** Runs one S3 call, turning its errors into ReplicationFailures, except those `keep` wants to see. */
+export async function s3Call<T>(
+  side: Side,
+  bucket: string,
+  action: string,
+  call: () => Promise<T>,
+  keep: (error: unknown) => boolean = () => false,
+): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (keep(error) || error instanceof SourceChangedError) throw error;
+    throw classifyS3Error(error, side, bucket, action);
+  }
+}

@@ -1,0 +1,145 @@
+import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+
+/**
+ * User metadata keys the engine writes on every replica (as `x-amz-meta-lyve-replicator-*`),
+ * recording which source state it was copied from so later runs can skip unchanged objects
+ * with one HEAD.
+ */
+export const REPLICA_METADATA_PREFIX = 'lyve-replicator-';
+export const REPLICA_METADATA = {
+  sourceEtag: `${REPLICA_METADATA_PREFIX}source-etag`,
+  sourceVersionId: `${REPLICA_METADATA_PREFIX}source-version-id`,
+  sourceLastModified: `${REPLICA_METADATA_PREFIX}source-last-modified`,
+} as const;
+
+/** The object headers that are copied exactly; everything else (storage class, SSE, ...) is not. */
+export interface ObjectHeaders {
+  contentType?: string;
+  cacheControl?: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  /** The raw `Expires` header, copied byte for byte even when it is not a valid date. */
+  expires?: string;
+  /** User metadata (`x-amz-meta-*`), keys lower-case as S3 returns them. */
+  metadata: Record<string, string>;
+}
+
+/** What HEAD said about an object. */
+export interface ObjectState {
+  etag: string;
+  versionId?: string;
+  size: number;
+  lastModified?: Date;
+  headers: ObjectHeaders;
+}
+
+export function unquoteEtag(etag: string | undefined): string {
+  return (etag ?? '').replace(/^(W\/)?"|"$/g, '');
+}
+
+export function objectStateFromHead(head: HeadObjectCommandOutput): ObjectState {
+  const state: ObjectState = {
+    etag: unquoteEtag(head.ETag),
+    size: head.ContentLength ?? 0,
+    headers: {
+      metadata: { ...(head.Metadata ?? {}) },
+    },
+  };
+  if (head.VersionId && head.VersionId !== 'null') state.versionId = head.VersionId;
+  if (head.LastModified) state.lastModified = head.LastModified;
+  const h = state.headers;
+  if (head.ContentType !== undefined) h.contentType = head.ContentType;
+  if (head.CacheControl !== undefined) h.cacheControl = head.CacheControl;
+  if (head.ContentDisposition !== undefined) h.contentDisposition = head.ContentDisposition;
+  if (head.ContentEncoding !== undefined) h.contentEncoding = head.ContentEncoding;
+  if (head.ContentLanguage !== undefined) h.contentLanguage = head.ContentLanguage;
+  const expires = head.ExpiresString ?? head.Expires?.toUTCString();
+  if (expires !== undefined) h.expires = expires;
+  return state;
+}
+
+/** User metadata of a replica of `source`: the source's own, plus the replica markers. */
+export function replicaMetadata(source: ObjectState): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(source.headers.metadata)) {
+    // A source that is itself a replica carries markers of its own source: ours replace them.
+    if (!key.startsWith(REPLICA_METADATA_PREFIX)) metadata[key] = value;
+  }
+  metadata[REPLICA_METADATA.sourceEtag] = source.etag;
+  if (source.versionId) metadata[REPLICA_METADATA.sourceVersionId] = source.versionId;
+  if (source.lastModified) metadata[REPLICA_METADATA.sourceLastModified] = source.lastModified.toISOString();
+  return metadata;
+}
+
+/** PutObject / CreateMultipartUpload parameters carrying the source's headers and the markers. */
+export function writeParameters(source: ObjectState): {
+  ContentType?: string;
+  CacheControl?: string;
+  ContentDisposition?: string;
+  ContentEncoding?: string;
+  ContentLanguage?: string;
+  Metadata: Record<string, string>;
+} {
+  const h = source.headers;
+  return {
+    ...(h.contentType !== undefined && { ContentType: h.contentType }),
+    ...(h.cacheControl !== undefined && { CacheControl: h.cacheControl }),
+    ...(h.contentDisposition !== undefined && { ContentDisposition: h.contentDisposition }),
+    ...(h.contentEncoding !== undefined && { ContentEncoding: h.contentEncoding }),
+    ...(h.contentLanguage !== undefined && { ContentLanguage: h.contentLanguage }),
+    Metadata: replicaMetadata(source),
+  };
+}
+
+/** The source state a replica says it was copied from, when it carries our markers. */
+export function recordedSource(
+  replica: ObjectState,
+): { etag: string; versionId?: string; lastModified?: string } | undefined {
+  const m = replica.headers.metadata;
+  const etag = m[REPLICA_METADATA.sourceEtag];
+  if (!etag) return undefined;
+  const recorded: { etag: string; versionId?: string; lastModified?: string } = { etag };
+  const versionId = m[REPLICA_METADATA.sourceVersionId];
+  if (versionId) recorded.versionId = versionId;
+  const lastModified = m[REPLICA_METADATA.sourceLastModified];
+  if (lastModified) recorded.lastModified = lastModified;
+  return recorded;
+}
+
+/** User metadata without our markers: what must equal the source's for an exact copy. */
+export function userMetadata(state: ObjectState): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(state.headers.metadata).filter(([key]) => !key.startsWith(REPLICA_METADATA_PREFIX)),
+  );
+}
+
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
+/**
+ * Whether `target` already is an exact replica of `source`. With our markers: same size and the
+ * recorded source ETag, version and modification time match (a metadata-only change on S3 keeps
+ * the ETag but not the time). Without markers (copied by another tool): same size and ETag, and
+ * the same content type and user metadata.
+ */
+export function isReplicaOf(target: ObjectState, source: ObjectState): boolean {
+  if (target.size !== source.size) return false;
+  const recorded = recordedSource(target);
+  if (recorded) {
+    return (
+      recorded.etag === source.etag &&
+      (recorded.versionId ?? undefined) === source.versionId &&
+      (recorded.lastModified === undefined ||
+        source.lastModified === undefined ||
+        recorded.lastModified === source.lastModified.toISOString())
+    );
+  }
+  return (
+    target.etag === source.etag &&
+    target.headers.contentType === source.headers.contentType &&
+    sameRecord(userMetadata(target), userMetadata(source))
+  );
+}

@@ -1,0 +1,235 @@
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { httpStatus, isNotFound } from './errors.js';
+import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
+import { isReplicaOf, objectStateFromHead, recordedSource, type ObjectState } from './metadata.js';
+import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
+import { TransferBudget } from './transfer-budget.js';
+import { abortUpload, putMultipart, putSingle, type Destination, type PinnedSource, type TransferContext } from './transfer.js';
+import type {
+  ReplicateOptions,
+  ReplicationResult,
+  SourceObject,
+  TagsOutcome,
+  TargetObject,
+} from './types.js';
+
+const DEFAULT_MAX_RESTARTS = 3;
+
+async function head(
+  client: S3Client,
+  side: 'source' | 'target',
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+  signal: AbortSignal,
+): Promise<ObjectState | undefined> {
+  try {
+    const response = await client.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId && { VersionId: versionId }) }),
+      { abortSignal: signal },
+    );
+    return objectStateFromHead(response);
+  } catch (error) {
+    // HEAD has no body, so a missing bucket also reads as 404 here; the write that follows
+    // gets NoSuchBucket and reports it. A missing explicit version reads as 400 on some servers.
+    if (isNotFound(error)) return undefined;
+    if (httpStatus(error) === 403) throw classifyS3Error(await explainForbidden(client, bucket, key, error), side, bucket, 's3:GetObject');
+    if (versionId && httpStatus(error) === 400) {
+      return undefined;
+    }
+    throw classifyS3Error(error, side, bucket, 's3:GetObject');
+  }
+}
+
+/**
+ * A HEAD has no body, so a 403 does not say whether the keys are wrong or a permission is
+ * missing. A one-byte GET of the same object returns the S3 error code that tells them apart.
+ */
+async function explainForbidden(client: S3Client, bucket: string, key: string, headError: unknown): Promise<unknown> {
+  try {
+    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }));
+    (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+    return headError;
+  } catch (error) {
+    return httpStatus(error) === 403 ? error : headError;
+  }
+}
+
+function sameState(a: ObjectState, b: ObjectState): boolean {
+  return (
+    a.etag === b.etag &&
+    a.versionId === b.versionId &&
+    a.size === b.size &&
+    a.lastModified?.getTime() === b.lastModified?.getTime()
+  );
+}
+
+function validateKey(key: string, side: string, limits: TargetLimits): void {
+  if (key.length === 0) throw new ReplicationFailure('invalid-request', `${side} key is empty`, false);
+  const bytes = Buffer.byteLength(key, 'utf8');
+  if (bytes > limits.maxKeyBytes) {
+    throw new ReplicationFailure(
+      'invalid-request',
+      `${side} key is ${bytes} bytes of UTF-8; S3 keys are at most ${limits.maxKeyBytes} bytes`,
+      false,
+    );
+  }
+  if (key.isWellFormed && !key.isWellFormed()) {
+    throw new ReplicationFailure('invalid-request', `${side} key is not valid UTF-8 (lone surrogate)`, false);
+  }
+}
+
+/**
+ * Makes the target key an exact copy of the source key as it is now: same bytes, headers, user
+ * metadata and (optionally) tags; or deletes it when the source is gone and deletes are on.
+ *
+ * The source is read, never trusted from an event: HEAD pins a version (VersionId, else the ETag
+ * as If-Match on every read), a change mid-copy starts over, and after writing the source is
+ * read again so that a slower worker never leaves an older version behind. Expected conditions
+ * come back as results; this function does not throw.
+ */
+export async function replicateObject(
+  source: SourceObject,
+  target: TargetObject,
+  options: ReplicateOptions = {},
+): Promise<ReplicationResult> {
+  const started = performance.now();
+  const base = () => ({
+    source: { bucket: source.bucket, key: source.key, ...(source.versionId && { versionId: source.versionId }) },
+    target: { bucket: target.bucket, key: target.key },
+    durationMs: Math.round(performance.now() - started),
+  });
+  const limits: TargetLimits = { ...LYVE_CLOUD_LIMITS, ...options.limits };
+  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  const concurrency = options.budget?.maxRequests ?? options.concurrency ?? DEFAULT_CONCURRENCY;
+  const budget = options.budget ?? new TransferBudget({ maxRequests: concurrency, maxBytes: partSize * concurrency });
+  const signal = options.signal ?? new AbortController().signal;
+  const ctx: TransferContext = {
+    budget,
+    concurrency,
+    signal,
+    ...(options.onProgress && { onProgress: options.onProgress }),
+    ...(options.onCheckpoint && { onCheckpoint: options.onCheckpoint }),
+    ...(options.shouldPause && { shouldPause: options.shouldPause }),
+  };
+  const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+  const dest: Destination = { client: target.client, bucket: target.bucket, key: target.key };
+  let resume = options.resume;
+  let restarts = 0;
+
+  try {
+    validateKey(source.key, 'source', limits);
+    validateKey(target.key, 'target', limits);
+    if (!(partSize >= limits.minPartSize && partSize <= limits.maxPartSize)) {
+      throw new ReplicationFailure(
+        'invalid-request',
+        `part size ${partSize} bytes is outside the target's limits (${limits.minPartSize}–${limits.maxPartSize} bytes)`,
+        false,
+      );
+    }
+    for (;;) {
+      try {
+        const [current, existing] = await Promise.all([
+          head(source.client, 'source', source.bucket, source.key, source.versionId, signal),
+          head(target.client, 'target', target.bucket, target.key, undefined, signal),
+        ]);
+
+        if (!current) {
+          if (!options.deleteWhenSourceMissing || !existing) return { ...base(), status: 'skipped', reason: 'source-missing' };
+          await s3Call('target', target.bucket, 's3:DeleteObject', () =>
+            target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }), { abortSignal: signal }),
+          );
+          // A key re-created while we deleted must not stay deleted: look again.
+          if (await head(source.client, 'source', source.bucket, source.key, source.versionId, signal)) {
+            throw new SourceChangedError('source re-created while its replica was deleted');
+          }
+          return { ...base(), status: 'deleted' };
+        }
+
+        const pinned: PinnedSource = { client: source.client, bucket: source.bucket, key: source.key, state: current };
+        const tags: TagSet | undefined = options.copyTags ? await readSourceTags(pinned) : undefined;
+
+        if (existing && isReplicaOf(existing, current)) {
+          // A continued upload whose object is already complete (e.g. a redelivered continuation).
+          if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
+          const tagsOutcome: TagsOutcome = tags ? await writeTargetTags(dest, tags, false) : 'not-requested';
+          return { ...base(), status: 'skipped', reason: 'identical', sourceEtag: current.etag, tags: tagsOutcome };
+        }
+
+        let plan;
+        try {
+          plan = planTransfer(current.size, partSize, options.multipartThreshold ?? partSize, limits);
+        } catch (error) {
+          throw new ReplicationFailure('too-large', (error as Error).message, false);
+        }
+        const written =
+          plan.method === 'single-put'
+            ? { paused: false as const, ...(await putSingle(pinned, dest, ctx)) }
+            : await putMultipart(pinned, dest, plan, ctx, resume);
+        resume = undefined;
+        if (written.paused) {
+          return { ...base(), status: 'paused', checkpoint: written.checkpoint, bytesDone: written.bytesDone, bytesLeft: written.bytesLeft };
+        }
+
+        // Verify the replica and re-read the source, in parallel.
+        const [replica, now] = await Promise.all([
+          head(target.client, 'target', target.bucket, target.key, undefined, signal),
+          source.versionId ? Promise.resolve(current) : head(source.client, 'source', source.bucket, source.key, undefined, signal),
+        ]);
+        if (!replica || recordedSource(replica)?.etag !== current.etag) {
+          // Another writer replaced the key between our write and this read: reconcile again.
+          throw new SourceChangedError('target changed by another writer after the copy');
+        }
+        const problems: string[] = [];
+        if (replica.size !== current.size) problems.push(`size ${replica.size}, expected ${current.size}`);
+        if (written.expectedEtag && replica.etag && /^[0-9a-f]{32}(-\d+)?$/.test(replica.etag) && replica.etag !== written.expectedEtag) {
+          problems.push(`ETag ${replica.etag}, expected ${written.expectedEtag}`);
+        }
+        if (problems.length > 0) {
+          // A replica that fails verification carries our markers: delete it, or a later run would skip it.
+          await target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key })).catch(() => undefined);
+          throw new ReplicationFailure('integrity', `replica does not match what was sent: ${problems.join('; ')}`, true);
+        }
+        if (!now || !sameState(now, current)) throw new SourceChangedError('source changed after the copy');
+
+        const tagsOutcome: TagsOutcome = tags ? await writeTargetTags(dest, tags, true) : 'not-requested';
+        return {
+          ...base(),
+          status: 'replicated',
+          method: written.method,
+          bytes: current.size,
+          parts: written.parts,
+          ...(written.partSize !== undefined && { partSize: written.partSize }),
+          sourceEtag: current.etag,
+          ...(current.versionId && { sourceVersionId: current.versionId }),
+          ...(replica.etag && { targetEtag: replica.etag }),
+          tags: tagsOutcome,
+          restarts,
+          resumedParts: written.resumedParts,
+        };
+      } catch (error) {
+        if (!(error instanceof SourceChangedError)) throw error;
+        if (restarts >= maxRestarts) {
+          throw new ReplicationFailure(
+            'source-changing',
+            `source kept changing while it was copied (${restarts + 1} attempts); the next event or run will copy its final state`,
+            true,
+          );
+        }
+        restarts += 1;
+        resume = undefined;
+      }
+    }
+  } catch (error) {
+    const failure = error instanceof ReplicationFailure ? error : classifyS3Error(error, 'target', target.bucket, 'replication');
+    return {
+      ...base(),
+      status: 'failed',
+      reason: failure.reason,
+      message: failure.message,
+      retryable: failure.retryable,
+      ...(failure.errorCode && { errorCode: failure.errorCode }),
+    };
+  }
+}

@@ -1,0 +1,394 @@
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
+import { isNotFound, isPreconditionFailed, isTransient } from './errors.js';
+import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
+import { partRange } from './limits.js';
+import { unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
+import type { TransferBudget } from './transfer-budget.js';
+import type { TransferProgress } from './types.js';
+
+/** The source object pinned to the state its HEAD returned: every read gets exactly that state. */
+export interface PinnedSource {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  state: ObjectState;
+}
+
+export interface Destination {
+  client: S3Client;
+  bucket: string;
+  key: string;
+}
+
+export interface TransferContext {
+  budget: TransferBudget;
+  /** Parts this object may have in flight at once. */
+  concurrency: number;
+  signal: AbortSignal;
+  onProgress?: (bytes: number) => void;
+  onCheckpoint?: (checkpoint: MultipartCheckpoint) => void | Promise<void>;
+  shouldPause?: (progress: TransferProgress) => boolean;
+}
+
+export interface WrittenObject {
+  method: 'single-put' | 'multipart';
+  parts: number;
+  partSize?: number;
+  /** The ETag the target should report: MD5 of the body, or MD5 of the part MD5s plus `-N`. */
+  expectedEtag: string;
+  resumedParts: number;
+}
+
+const QUOTED_MD5 = /^[0-9a-f]{32}$/;
+
+/**
+ * Reads bytes [start, end] of the pinned source (the whole object without a range) into one
+ * buffer of exactly the expected length. A changed or deleted source is a SourceChangedError.
+ */
+async function readSource(
+  source: PinnedSource,
+  range: { start: number; end: number } | undefined,
+  signal: AbortSignal,
+): Promise<Buffer> {
+  const { state } = source;
+  const length = range ? range.end - range.start + 1 : state.size;
+  const response = await s3Call(
+    'source',
+    source.bucket,
+    's3:GetObject',
+    () =>
+      source.client.send(
+        new GetObjectCommand({
+          Bucket: source.bucket,
+          Key: source.key,
+          ...(state.versionId ? { VersionId: state.versionId } : { IfMatch: `"${state.etag}"` }),
+          ...(range && { Range: `bytes=${range.start}-${range.end}` }),
+        }),
+        { abortSignal: signal },
+      ),
+    (error) => isPreconditionFailed(error) || isNotFound(error),
+  ).catch((error: unknown) => {
+    if (isPreconditionFailed(error) || isNotFound(error)) {
+      throw new SourceChangedError(`source s3://${source.bucket}/${source.key} changed while it was being copied`);
+    }
+    throw error;
+  });
+  const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  const buffer = Buffer.allocUnsafe(length);
+  let offset = 0;
+  try {
+    if (body) {
+      for await (const chunk of body) {
+        if (offset + chunk.length > length) {
+          throw new ReplicationFailure('integrity', `source returned more than the ${length} bytes requested`, true);
+        }
+        buffer.set(chunk, offset);
+        offset += chunk.length;
+      }
+    }
+  } catch (error) {
+    body?.destroy?.();
+    throw error instanceof ReplicationFailure ? error : new ReplicationFailure('unavailable', `reading the source body failed: ${String((error as Error).message ?? error)}`, true, undefined, { cause: error });
+  }
+  if (offset !== length) {
+    throw new ReplicationFailure('integrity', `source returned ${offset} bytes where ${length} were expected`, true);
+  }
+  return buffer;
+}
+
+function md5(buffer: Buffer): Buffer {
+  return createHash('md5').update(buffer).digest();
+}
+
+/** The ETag S3 gives a multipart object: MD5 of the concatenated binary part MD5s, then `-N`. */
+export function multipartEtag(partEtags: string[]): string {
+  const hash = createHash('md5');
+  for (const etag of partEtags) hash.update(Buffer.from(etag, 'hex'));
+  return `${hash.digest('hex')}-${partEtags.length}`;
+}
+
+/** Adds a header exactly as given (the SDK would re-format `Expires` as a date). */
+function withRawHeader<C extends { middlewareStack: { add: Function } }>(command: C, name: string, value: string | undefined): C {
+  if (value === undefined) return command;
+  command.middlewareStack.add(
+    (next: (args: { request: { headers: Record<string, string> } }) => unknown) =>
+      (args: { request: { headers: Record<string, string> } }) => {
+        args.request.headers[name] = value;
+        return next(args);
+      },
+    { step: 'build', name: `lyveReplicatorRawHeader-${name}` },
+  );
+  return command;
+}
+
+/** Copies an object with one GET and one PUT carrying Content-MD5. */
+export async function putSingle(source: PinnedSource, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
+  const size = source.state.size;
+  return ctx.budget.run(Math.max(size, 1), async () => {
+    const body = await readSource(source, undefined, ctx.signal);
+    const digest = md5(body);
+    const command = withRawHeader(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        Body: body,
+        ContentLength: size,
+        ContentMD5: digest.toString('base64'),
+        ...writeParameters(source.state),
+      }),
+      'expires',
+      source.state.headers.expires,
+    );
+    const response = await s3Call('target', target.bucket, 's3:PutObject', () =>
+      target.client.send(command, { abortSignal: ctx.signal }),
+    );
+    const expectedEtag = digest.toString('hex');
+    const returned = unquoteEtag(response.ETag);
+    if (QUOTED_MD5.test(returned) && returned !== expectedEtag) {
+      throw new ReplicationFailure('integrity', `target stored ETag ${returned}, expected MD5 ${expectedEtag}`, true);
+    }
+    ctx.onProgress?.(size);
+    return { method: 'single-put', parts: 1, expectedEtag, resumedParts: 0 };
+  });
+}
+
+export interface MultipartPlan {
+  partSize: number;
+  partCount: number;
+}
+
+export async function abortUpload(target: Destination, uploadId: string): Promise<void> {
+  try {
+    await target.client.send(
+      new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }),
+    );
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+/**
+ * The parts of `checkpoint` that the target still holds, with the same ETag and size; undefined
+ * when they cannot be verified.
+ */
+async function verifiedParts(target: Destination, checkpoint: MultipartCheckpoint): Promise<CompletedPart[] | undefined> {
+  const listed = new Map<number, { etag: string; size: number }>();
+  let marker: string | undefined;
+  try {
+    do {
+      const page = await target.client.send(
+        new ListPartsCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: checkpoint.uploadId,
+          ...(marker && { PartNumberMarker: marker }),
+        }),
+      );
+      for (const part of page.Parts ?? []) {
+        if (part.PartNumber) listed.set(part.PartNumber, { etag: unquoteEtag(part.ETag), size: part.Size ?? -1 });
+      }
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker);
+  } catch (error) {
+    // Gone (NoSuchUpload), or a server that cannot list parts: the parts cannot be verified,
+    // so the upload is not trusted and the copy starts over. Only transient errors propagate.
+    if (isTransient(error)) throw error;
+    return undefined;
+  }
+  return checkpoint.parts.filter((part) => {
+    const found = listed.get(part.partNumber);
+    return found !== undefined && found.etag === part.etag && found.size === part.size;
+  });
+}
+
+function sameSource(checkpoint: MultipartCheckpoint, source: PinnedSource, target: Destination, plan: MultipartPlan): boolean {
+  const s = source.state;
+  return (
+    checkpoint.source.bucket === source.bucket &&
+    checkpoint.source.key === source.key &&
+    checkpoint.source.etag === s.etag &&
+    checkpoint.source.versionId === s.versionId &&
+    checkpoint.source.size === s.size &&
+    checkpoint.target.bucket === target.bucket &&
+    checkpoint.target.key === target.key &&
+    checkpoint.partSize === plan.partSize &&
+    checkpoint.partCount === plan.partCount
+  );
+}
+
+export type MultipartOutcome =
+  | ({ paused: false } & WrittenObject)
+  | { paused: true; checkpoint: MultipartCheckpoint; bytesDone: number; bytesLeft: number };
+
+/**
+ * Copies an object as a multipart upload: a pool of workers, each reading one part with a
+ * ranged GET into a buffer and uploading it with Content-MD5. Continues `resume` when it still
+ * matches the source. On any failure the upload is aborted; on pause it is kept and described
+ * by the returned checkpoint.
+ */
+export async function putMultipart(
+  source: PinnedSource,
+  target: Destination,
+  plan: MultipartPlan,
+  ctx: TransferContext,
+  resume: MultipartCheckpoint | undefined,
+): Promise<MultipartOutcome> {
+  const { state } = source;
+  const done = new Map<number, CompletedPart>();
+  let uploadId: string | undefined;
+
+  if (resume && sameSource(resume, source, target, plan)) {
+    const parts = await s3Call('target', target.bucket, 's3:ListMultipartUploadParts', () => verifiedParts(target, resume));
+    if (parts) {
+      uploadId = resume.uploadId;
+      for (const part of parts) done.set(part.partNumber, part);
+    }
+  }
+  if (resume && !uploadId) {
+    // The checkpoint is stale (the source changed, or its parts cannot be verified): its upload goes.
+    await abortUpload(target, resume.uploadId).catch(() => undefined);
+  }
+  const resumedParts = done.size;
+
+  if (!uploadId) {
+    const command = withRawHeader(
+      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...writeParameters(state) }),
+      'expires',
+      state.headers.expires,
+    );
+    const created = await s3Call('target', target.bucket, 's3:PutObject', () =>
+      target.client.send(command, { abortSignal: ctx.signal }),
+    );
+    if (!created.UploadId) throw new ReplicationFailure('target-rejected', 'target returned no multipart upload id', true);
+    uploadId = created.UploadId;
+  }
+  const activeUploadId = uploadId;
+
+  const checkpoint = (): MultipartCheckpoint => ({
+    version: 1,
+    source: {
+      bucket: source.bucket,
+      key: source.key,
+      etag: state.etag,
+      size: state.size,
+      ...(state.versionId && { versionId: state.versionId }),
+      ...(state.lastModified && { lastModified: state.lastModified.toISOString() }),
+    },
+    target: { bucket: target.bucket, key: target.key },
+    uploadId: activeUploadId,
+    partSize: plan.partSize,
+    partCount: plan.partCount,
+    parts: [...done.values()].sort((a, b) => a.partNumber - b.partNumber),
+  });
+  if (!resumedParts) await ctx.onCheckpoint?.(checkpoint());
+
+  const pending: number[] = [];
+  for (let n = 1; n <= plan.partCount; n++) if (!done.has(n)) pending.push(n);
+  let bytesDone = [...done.values()].reduce((sum, p) => sum + p.size, 0);
+
+  // One controller stops every worker's in-flight request on the first failure or on cancel.
+  const stop = new AbortController();
+  const onCancel = () => stop.abort();
+  ctx.signal.addEventListener('abort', onCancel, { once: true });
+  let failure: unknown;
+  let paused = false;
+
+  const uploadPart = async (partNumber: number): Promise<void> => {
+    const range = partRange(partNumber, plan.partSize, state.size);
+    const size = range.end - range.start + 1;
+    await ctx.budget.run(size, async () => {
+      if (failure !== undefined || stop.signal.aborted) return;
+      const body = await readSource(source, range, stop.signal);
+      const digest = md5(body);
+      const response = await s3Call('target', target.bucket, 's3:PutObject', () =>
+        target.client.send(
+          new UploadPartCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: activeUploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: size,
+            ContentMD5: digest.toString('base64'),
+          }),
+          { abortSignal: stop.signal },
+        ),
+      );
+      const sent = digest.toString('hex');
+      const etag = unquoteEtag(response.ETag);
+      if (QUOTED_MD5.test(etag) && etag !== sent) {
+        throw new ReplicationFailure('integrity', `target stored part ${partNumber} with ETag ${etag}, expected MD5 ${sent}`, true);
+      }
+      done.set(partNumber, { partNumber, etag: etag || sent, size });
+      bytesDone += size;
+      ctx.onProgress?.(size);
+      await ctx.onCheckpoint?.(checkpoint());
+    });
+  };
+
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && !paused && !stop.signal.aborted) {
+      const next = pending[0];
+      if (next === undefined) return;
+      const progress = { bytesDone, bytesLeft: state.size - bytesDone, partsDone: done.size, partsLeft: plan.partCount - done.size };
+      if (ctx.shouldPause?.(progress)) {
+        paused = true;
+        return;
+      }
+      pending.shift();
+      try {
+        await uploadPart(next);
+      } catch (error) {
+        if (failure === undefined) failure = error;
+        stop.abort();
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.concurrency, pending.length)) }, worker));
+    if (failure === undefined && ctx.signal.aborted) {
+      failure = new ReplicationFailure('aborted', 'replication was cancelled', false);
+    }
+    if (failure !== undefined) throw failure;
+    if (paused && pending.length > 0) {
+      return { paused: true, checkpoint: checkpoint(), bytesDone, bytesLeft: state.size - bytesDone };
+    }
+    const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
+    await s3Call('target', target.bucket, 's3:PutObject', () =>
+      target.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          UploadId: activeUploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
+        }),
+      ),
+    );
+    return {
+      paused: false,
+      method: 'multipart',
+      parts: parts.length,
+      partSize: plan.partSize,
+      expectedEtag: parts.every((p) => QUOTED_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
+      resumedParts,
+    };
+  } catch (error) {
+    // Never leave paid-for parts behind: the upload is aborted whatever went wrong.
+    await abortUpload(target, activeUploadId).catch(() => undefined);
+    throw error;
+  } finally {
+    ctx.signal.removeEventListener('abort', onCancel);
+  }
+}

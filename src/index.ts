@@ -1,0 +1,10 @@
+export { replicateObject } from './engine/replicate-object.js';
+export { TransferBudget } from './engine/transfer-budget.js';
+export { planTransfer, LYVE_CLOUD_LIMITS, DEFAULT_PART_SIZE, DEFAULT_CONCURRENCY, KiB, MiB, GiB, TiB } from './engine/limits.js';
+export type { TargetLimits, TransferPlan } from './engine/limits.js';
+export { REPLICA_METADATA, REPLICA_METADATA_PREFIX } from './engine/metadata.js';
+export { isMultipartCheckpoint } from './engine/checkpoint.js';
+export type { MultipartCheckpoint, CompletedPart } from './engine/checkpoint.js';
+export type * from './engine/types.js';
+export { createSourceClient, createTargetClient, parseEndpoint, ConfigurationError } from './clients/s3-clients.js';
+export type { S3ClientOptions } from './clients/s3-clients.js';
