@@ -1,8 +1,15 @@
+/** Buffers below this size are cheap to allocate and are not pooled. */
+const POOLED_MIN_BYTES = 1024 * 1024;
+
 /**
  * Bounds what many concurrent transfers may hold at once: a number of requests in flight and a
- * number of bytes buffered. Each part (or small object) holds one slot and its size in bytes
- * while its buffer exists, so memory stays ≤ maxBytes whatever the sizes and counts of objects.
+ * number of bytes buffered. Each part (or small object) holds one slot and a buffer of its size
+ * while it is transferred, so memory stays ≤ maxBytes whatever the sizes and counts of objects.
  * A single request larger than maxBytes is still admitted, alone.
+ *
+ * Part buffers are reused rather than left to the garbage collector: a 16 MiB buffer freed per
+ * part would otherwise linger until the next full GC and push the resident size well past the
+ * budget during a long copy.
  */
 export class TransferBudget {
   readonly maxRequests: number;
@@ -10,6 +17,9 @@ export class TransferBudget {
   private requests = 0;
   private bytes = 0;
   private readonly waiting: Array<{ bytes: number; grant: () => void }> = [];
+  /** Reusable buffers not in use, and the capacity of all pooled buffers (free and in use). */
+  private readonly free: Buffer[] = [];
+  private pooledBytes = 0;
 
   constructor(options: { maxRequests: number; maxBytes: number }) {
     if (!(options.maxRequests >= 1)) throw new RangeError('maxRequests must be at least 1');
@@ -22,14 +32,44 @@ export class TransferBudget {
     return { requests: this.requests, bytes: this.bytes };
   }
 
-  /** Runs `task` once a slot and `bytes` of the budget are free, then releases them. */
-  async run<T>(bytes: number, task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` once a slot and `bytes` of the budget are free, with a buffer of exactly `bytes`
+   * bytes (uninitialised) that is the task's until it settles; then releases all of it.
+   */
+  async run<T>(bytes: number, task: (buffer: Buffer) => Promise<T>): Promise<T> {
     await this.acquire(bytes);
+    const backing = this.takeBuffer(bytes);
     try {
-      return await task();
+      return await task(backing.subarray(0, bytes));
     } finally {
+      this.returnBuffer(backing);
       this.release(bytes);
     }
+  }
+
+  private takeBuffer(bytes: number): Buffer {
+    if (bytes < POOLED_MIN_BYTES) return Buffer.allocUnsafeSlow(bytes);
+    // The smallest free buffer that fits; else make room for a new one by dropping free ones.
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const capacity = this.free[i]!.length;
+      if (capacity >= bytes && (best < 0 || capacity < this.free[best]!.length)) best = i;
+    }
+    if (best >= 0) return this.free.splice(best, 1)[0]!;
+    while (this.free.length > 0 && this.pooledBytes + bytes > this.maxBytes) {
+      this.pooledBytes -= this.free.pop()!.length;
+    }
+    this.pooledBytes += bytes;
+    return Buffer.allocUnsafeSlow(bytes);
+  }
+
+  private returnBuffer(buffer: Buffer): void {
+    if (buffer.length < POOLED_MIN_BYTES) return;
+    if (this.pooledBytes > this.maxBytes) {
+      this.pooledBytes -= buffer.length;
+      return;
+    }
+    this.free.push(buffer);
   }
 
   private fits(bytes: number): boolean {

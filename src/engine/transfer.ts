@@ -53,16 +53,19 @@ export interface WrittenObject {
 const QUOTED_MD5 = /^[0-9a-f]{32}$/;
 
 /**
- * Reads bytes [start, end] of the pinned source (the whole object without a range) into one
- * buffer of exactly the expected length. A changed or deleted source is a SourceChangedError.
+ * Reads bytes [start, end] of the pinned source (the whole object without a range) into
+ * `buffer`, which has exactly the expected length. A changed or deleted source is a SourceChangedError.
  */
 async function readSource(
   source: PinnedSource,
   range: { start: number; end: number } | undefined,
+  buffer: Buffer,
   signal: AbortSignal,
-): Promise<Buffer> {
+): Promise<{ body: Buffer; md5: Buffer }> {
   const { state } = source;
-  const length = range ? range.end - range.start + 1 : state.size;
+  const length = buffer.length;
+  // Hashed as it arrives, so hashing interleaves with network reads instead of blocking after.
+  const hash = createHash('md5');
   const response = await s3Call(
     'source',
     source.bucket,
@@ -85,7 +88,6 @@ async function readSource(
     throw error;
   });
   const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-  const buffer = Buffer.allocUnsafe(length);
   let offset = 0;
   try {
     if (body) {
@@ -94,6 +96,7 @@ async function readSource(
           throw new ReplicationFailure('integrity', `source returned more than the ${length} bytes requested`, true);
         }
         buffer.set(chunk, offset);
+        hash.update(chunk);
         offset += chunk.length;
       }
     }
@@ -104,11 +107,7 @@ async function readSource(
   if (offset !== length) {
     throw new ReplicationFailure('integrity', `source returned ${offset} bytes where ${length} were expected`, true);
   }
-  return buffer;
-}
-
-function md5(buffer: Buffer): Buffer {
-  return createHash('md5').update(buffer).digest();
+  return { body: buffer, md5: hash.digest() };
 }
 
 /** The ETag S3 gives a multipart object: MD5 of the concatenated binary part MD5s, then `-N`. */
@@ -118,7 +117,10 @@ export function multipartEtag(partEtags: string[]): string {
   return `${hash.digest('hex')}-${partEtags.length}`;
 }
 
-/** Adds a header exactly as given (the SDK would re-format `Expires` as a date). */
+/**
+ * Adds a header exactly as given: `Expires` as the source sent it (the SDK would re-format it
+ * as a date), or the payload hash (see `unsignedPayload`).
+ */
 function withRawHeader<C extends { middlewareStack: { add: Function } }>(command: C, name: string, value: string | undefined): C {
   if (value === undefined) return command;
   command.middlewareStack.add(
@@ -132,21 +134,29 @@ function withRawHeader<C extends { middlewareStack: { add: Function } }>(command
   return command;
 }
 
+/**
+ * Body uploads are signed with `UNSIGNED-PAYLOAD` instead of a SHA-256 of the body: the signed
+ * Content-MD5 header already binds the body to the request and the server verifies it, and
+ * hashing every byte twice would cost a core at a few hundred MB/s.
+ */
+function unsignedPayload<C extends { middlewareStack: { add: Function } }>(command: C): C {
+  return withRawHeader(command, 'x-amz-content-sha256', 'UNSIGNED-PAYLOAD');
+}
+
 /** Copies an object with one GET and one PUT carrying Content-MD5. */
 export async function putSingle(source: PinnedSource, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
   const size = source.state.size;
-  return ctx.budget.run(Math.max(size, 1), async () => {
-    const body = await readSource(source, undefined, ctx.signal);
-    const digest = md5(body);
+  return ctx.budget.run(size, async (buffer) => {
+    const { body, md5: digest } = await readSource(source, undefined, buffer, ctx.signal);
     const command = withRawHeader(
-      new PutObjectCommand({
+      unsignedPayload(new PutObjectCommand({
         Bucket: target.bucket,
         Key: target.key,
         Body: body,
         ContentLength: size,
         ContentMD5: digest.toString('base64'),
         ...writeParameters(source.state),
-      }),
+      })),
       'expires',
       source.state.headers.expires,
     );
@@ -307,13 +317,12 @@ export async function putMultipart(
   const uploadPart = async (partNumber: number): Promise<void> => {
     const range = partRange(partNumber, plan.partSize, state.size);
     const size = range.end - range.start + 1;
-    await ctx.budget.run(size, async () => {
+    await ctx.budget.run(size, async (buffer) => {
       if (failure !== undefined || stop.signal.aborted) return;
-      const body = await readSource(source, range, stop.signal);
-      const digest = md5(body);
+      const { body, md5: digest } = await readSource(source, range, buffer, stop.signal);
       const response = await s3Call('target', target.bucket, 's3:PutObject', () =>
         target.client.send(
-          new UploadPartCommand({
+          unsignedPayload(new UploadPartCommand({
             Bucket: target.bucket,
             Key: target.key,
             UploadId: activeUploadId,
@@ -321,7 +330,7 @@ export async function putMultipart(
             Body: body,
             ContentLength: size,
             ContentMD5: digest.toString('base64'),
-          }),
+          })),
           { abortSignal: stop.signal },
         ),
       );

@@ -79,11 +79,15 @@ function installExitHandler(): void {
   });
 }
 
-/** `setpriv --pdeathsig KILL` makes the kernel kill the daemon if we die without running 'exit' handlers. */
-const hasSetpriv = (() => {
-  const r = spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' });
-  return r.status === 0;
-})();
+/**
+ * Whether `setpriv --pdeathsig KILL` (util-linux) works: it makes the kernel
+ * kill a daemon when we die without running 'exit' handlers (e.g. SIGKILL).
+ */
+let setprivWorks: boolean | undefined;
+function hasSetpriv(): boolean {
+  setprivWorks ??= spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' }).status === 0;
+  return setprivWorks;
+}
 
 // ---------------------------------------------------------------------------
 // Small helpers
@@ -143,6 +147,16 @@ async function run(cmd: string, args: string[], timeoutSec = 30): Promise<string
   });
 }
 
+/** Adds the tail of `logFile` to the error of a failed command. */
+async function withLogTail<T>(logFile: string, promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`${message}\n--- ${logFile} (tail) ---\n${await tail(logFile)}`);
+  }
+}
+
 function randomString(alphabet: string, length: number): string {
   // Rejection sampling keeps the distribution uniform.
   const limit = 256 - (256 % alphabet.length);
@@ -178,7 +192,7 @@ class Daemon {
   ) {
     const fd = openSync(outFile, 'a');
     try {
-      const [file, argv] = hasSetpriv ? ['setpriv', ['--pdeathsig', 'KILL', cmd, ...args]] : [cmd, args];
+      const [file, argv] = hasSetpriv() ? ['setpriv', ['--pdeathsig', 'KILL', cmd, ...args]] : [cmd, args];
       this.child = spawn(file, argv, { stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
@@ -259,6 +273,8 @@ cluster addr = 127.0.0.1
 run dir = ${d}/run
 admin socket = ${d}/run/$name.asok
 log file = ${d}/log/$name.log
+# Otherwise a daemon that exit()s early may never write its last error to the log.
+log flush on exit = true
 crash dir = ${d}/crash
 keyring = ${d}/keyring
 # No cephx. Then msgr2 must use crc, not "secure" mode: otherwise radosgw
@@ -367,7 +383,9 @@ export async function startRgw(options: StartRgwOptions = {}): Promise<RgwServer
       '--create', '--clobber', '--fsid', fsid,
       '--addv', MON_ID, `[v2:127.0.0.1:${monV2},v1:127.0.0.1:${monV1}]`, monmap,
     ]);
-    await run('ceph-mon', ['-c', conf, '--mkfs', '-i', MON_ID, '--monmap', monmap]);
+    // mkfs logs to its own file, so that the daemon's log tail in errors is not mkfs noise.
+    const monMkfsLog = logFile(`mon.${MON_ID}.mkfs`);
+    await withLogTail(monMkfsLog, run('ceph-mon', ['-c', conf, '--log-file', monMkfsLog, '--mkfs', '-i', MON_ID, '--monmap', monmap]));
     const mon = startDaemon(`mon.${MON_ID}`, 'ceph-mon', ['-c', conf, '-f', '-i', MON_ID]);
     await waitUntil('mon quorum', mon, [mon], async () => {
       const s = JSON.parse(await ceph(['quorum_status', '-f', 'json'], 10)) as { quorum_names?: string[] };
@@ -380,11 +398,8 @@ export async function startRgw(options: StartRgwOptions = {}): Promise<RgwServer
     const osdId = (await ceph(['osd', 'new', osdUuid])).trim();
     if (!/^\d+$/.test(osdId)) throw new Error(`ceph osd new returned ${JSON.stringify(osdId)}`);
     await mkdir(path.join(dir, `osd.${osdId}`));
-    try {
-      await run('ceph-osd', ['-c', conf, '--mkfs', '-i', osdId, '--osd-uuid', osdUuid], 60);
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- ${logFile(`osd.${osdId}`)} (tail) ---\n${await tail(logFile(`osd.${osdId}`))}`);
-    }
+    const osdMkfsLog = logFile(`osd.${osdId}.mkfs`);
+    await withLogTail(osdMkfsLog, run('ceph-osd', ['-c', conf, '--log-file', osdMkfsLog, '--mkfs', '-i', osdId, '--osd-uuid', osdUuid], 60));
     const osd = startDaemon(`osd.${osdId}`, 'ceph-osd', ['-c', conf, '-f', '-i', osdId]);
     await waitUntil(`osd.${osdId} up`, osd, [mon, osd], async () => {
       const s = JSON.parse(await ceph(['osd', 'stat', '-f', 'json'], 10)) as { num_up_osds?: number };
