@@ -1,0 +1,157 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigurationError, parseEndpoint } from '../clients/s3-clients.js';
+
+/** What the target client needs; `endpoint` is normalised (no trailing `/`). */
+export interface TargetCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  endpoint: string;
+}
+
+export interface TargetSecretOptions {
+  /** Name or ARN of the secret (TARGET_SECRET_ID, or the sample's SECRET_KEY). */
+  secretId: string;
+  /** Lets lc_endpoint_url use plain http to a non-loopback host (ALLOW_INSECURE_HTTP). */
+  allowInsecureHttp?: boolean;
+  /** How long a read is reused before Secrets Manager is asked again. Default 300. */
+  maxAgeSeconds?: number;
+  /** For tests or custom client settings: the Secrets Manager client the provider uses. */
+  client?: SecretsManagerClient;
+  /** Or a ready-made provider (its cache is then shared with whoever else uses it). */
+  provider?: SecretsProvider;
+}
+
+export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
+
+const FIELDS = ['lc_access_key', 'lc_secret_key', 'lc_endpoint_url'] as const;
+const EXPECTED_SHAPE = '{"lc_access_key": "...", "lc_secret_key": "...", "lc_endpoint_url": "https://..."}';
+
+/**
+ * The Lyve Cloud credentials kept in a Secrets Manager secret (the same JSON as Seagate's sample
+ * Lambda). Reads go through Powertools' SecretsProvider, which caches them for `maxAgeSeconds`;
+ * `refresh()` bypasses the cache, for use once after the target rejects the keys (rotation).
+ * Every failure is a ConfigurationError naming the secret and the fix, never a secret value.
+ */
+export class TargetSecret {
+  readonly secretId: string;
+  private readonly provider: SecretsProvider;
+  private readonly maxAge: number;
+  private readonly allowInsecureHttp: boolean;
+  private refreshing: Promise<TargetCredentials> | undefined;
+
+  constructor(options: TargetSecretOptions) {
+    this.secretId = options.secretId;
+    this.maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
+    this.allowInsecureHttp = options.allowInsecureHttp ?? false;
+    this.provider =
+      options.provider ?? new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : {});
+  }
+
+  /** The credentials, from the cache while it is fresh. */
+  get(): Promise<TargetCredentials> {
+    return this.load(false);
+  }
+
+  /** Re-reads the secret from Secrets Manager; concurrent calls share one read. */
+  refresh(): Promise<TargetCredentials> {
+    this.refreshing ??= this.load(true).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async load(forceFetch: boolean): Promise<TargetCredentials> {
+    let value: string | Uint8Array | undefined;
+    try {
+      value = await this.provider.get(this.secretId, { maxAge: this.maxAge, forceFetch });
+    } catch (error) {
+      throw readError(this.secretId, error);
+    }
+    if (value instanceof Uint8Array) {
+      throw new ConfigurationError(
+        `Secret "${this.secretId}" holds binary data (SecretBinary): store the credentials as text (SecretString) JSON: ${EXPECTED_SHAPE}`,
+      );
+    }
+    if (!value) {
+      throw new ConfigurationError(`Secret "${this.secretId}" has no value: store ${EXPECTED_SHAPE} in it`);
+    }
+    return parseTargetSecret(this.secretId, value, this.allowInsecureHttp);
+  }
+}
+
+/** Turns a failed read into a message naming the fix; the SDK error stays as `cause`. */
+function readError(secretId: string, error: unknown): Error {
+  // Powertools wraps the SDK's error in a GetParameterError whose cause is the original.
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const name = cause instanceof Error ? cause.name : 'Error';
+  const message = cause instanceof Error ? cause.message : String(cause);
+  switch (name) {
+    case 'ResourceNotFoundException':
+      return withCause(
+        `Secret "${secretId}" was not found: create it in Secrets Manager (in this function's region, or give its full ARN), or fix TARGET_SECRET_ID / SECRET_KEY`,
+        cause,
+      );
+    case 'AccessDeniedException':
+      return withCause(
+        `Access to secret "${secretId}" was denied: grant this function's role secretsmanager:GetSecretValue on it (and kms:Decrypt on its key if it uses a customer managed KMS key)`,
+        cause,
+      );
+    case 'DecryptionFailure':
+      return withCause(
+        `Secret "${secretId}" could not be decrypted: grant this function's role kms:Decrypt on the secret's KMS key`,
+        cause,
+      );
+    default:
+      return new Error(`Could not read secret "${secretId}": ${name}: ${message}`, { cause });
+  }
+}
+
+function withCause(message: string, cause: unknown): ConfigurationError {
+  return Object.assign(new ConfigurationError(message), { cause });
+}
+
+/** Parses and checks the secret's JSON text. Exported for tests and local tooling. */
+export function parseTargetSecret(secretId: string, text: string, allowInsecureHttp = false): TargetCredentials {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // JSON.parse's own message quotes the text, i.e. the secret: never pass it on.
+    throw new ConfigurationError(`Secret "${secretId}" is not valid JSON: store it as ${EXPECTED_SHAPE}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw new ConfigurationError(`Secret "${secretId}" is JSON ${kind}, not an object: store it as ${EXPECTED_SHAPE}`);
+  }
+  // Surrounding whitespace (a pasted newline) is never part of a key or URL.
+  const record = parsed as Record<string, unknown>;
+  const field = (name: string): string => {
+    const value = record[name];
+    return typeof value === 'string' ? value.trim() : '';
+  };
+  const missing = FIELDS.filter((name) => !field(name));
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `Secret "${secretId}" lacks ${missing.join(', ')}: add ${missing.length === 1 ? 'it' : 'them'} to the secret's JSON as non-empty strings (names are case-sensitive)`,
+    );
+  }
+  const accessKeyId = field('lc_access_key');
+  const secretAccessKey = field('lc_secret_key');
+  try {
+    const url = parseEndpoint(field('lc_endpoint_url'), { name: `lc_endpoint_url in secret ${secretId}`, allowInsecureHttp });
+    return { accessKeyId, secretAccessKey, endpoint: url.href.replace(/\/$/, '') };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigurationError(redactSecrets(message, [accessKeyId, secretAccessKey]));
+  }
+}
+
+/**
+ * Masks secret values in a message, for errors that quote a value which might be a misplaced
+ * key (e.g. the secret key pasted as the endpoint). Values under 4 characters are left alone:
+ * masking them would garble the message, and they are not real keys.
+ */
+export function redactSecrets(message: string, secrets: readonly string[]): string {
+  return secrets.filter((secret) => secret.length >= 4).reduce((text, secret) => text.split(secret).join('***'), message);
+}
