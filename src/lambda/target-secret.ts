@@ -138,12 +138,31 @@ export function parseTargetSecret(secretId: string, text: string, allowInsecureH
   }
   const accessKeyId = field('lc_access_key');
   const secretAccessKey = field('lc_secret_key');
+  const endpoint = checkEndpoint(field('lc_endpoint_url'), {
+    name: `lc_endpoint_url in secret ${secretId}`,
+    allowInsecureHttp,
+    secrets: [accessKeyId, secretAccessKey],
+  });
+  return { accessKeyId, secretAccessKey, endpoint };
+}
+
+/**
+ * Validates a target endpoint with parseEndpoint and returns it without a trailing `/`. Errors
+ * name ALLOW_INSECURE_HTTP as the way to allow plain http, and never quote `secrets`, nor a value
+ * with no dot that is not localhost: the endpoint field may hold a misplaced key (fields swapped).
+ */
+export function checkEndpoint(
+  value: string,
+  options: { name: string; allowInsecureHttp: boolean; secrets: readonly string[] },
+): string {
   try {
-    const url = parseEndpoint(field('lc_endpoint_url'), { name: `lc_endpoint_url in secret ${secretId}`, allowInsecureHttp });
-    return { accessKeyId, secretAccessKey, endpoint: url.href.replace(/\/$/, '') };
+    return parseEndpoint(value, options).href.replace(/\/$/, '');
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigurationError(redactSecrets(message, [accessKeyId, secretAccessKey]));
+    const keyLike = !/\.|localhost/i.test(value) ? [value.trim()] : [];
+    throw new ConfigurationError(
+      redactSecrets(message, [...options.secrets, ...keyLike]).replace('allow insecure http explicitly', 'set ALLOW_INSECURE_HTTP=true to allow it'),
+    );
   }
 }
 

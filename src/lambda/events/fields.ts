@@ -77,3 +77,8 @@ export function describeShape(value: unknown): string {
   const shown = keys.slice(0, 8).join(', ');
   return keys.length === 0 ? 'an empty object' : `an object with keys [${shown}${keys.length > 8 ? ', ...' : ''}]`;
 }
+
+/** A copy without the properties whose value is undefined, so optional fields are absent rather than undefined. */
+export function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,108 @@
+import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { MultipartCheckpoint } from '../engine/checkpoint.js';
+import { replicateObject } from '../engine/replicate-object.js';
+import type { TransferBudget } from '../engine/transfer-budget.js';
+import type { ReplicateOptions, ReplicationResult } from '../engine/types.js';
+import { assertSourceBucketAllowed, type LambdaConfig } from './config.js';
+import type { Continuation } from './continuation.js';
+import type { ReplicationTask } from './events/types.js';
+import type { TargetConnection } from './target-connection.js';
+import { TimeBudget } from './time-budget.js';
+
+/** A task the configuration says to leave alone. */
+export interface IgnoredResult {
+  status: 'ignored';
+  reason: 'filtered' | 'deletes-disabled' | 'tags-disabled';
+}
+
+export type TaskResult = ReplicationResult | IgnoredResult;
+
+export interface TaskOutcome {
+  task: ReplicationTask;
+  targetKey: string;
+  result: TaskResult;
+  /** A paused copy whose continuation message was queued. */
+  continued: boolean;
+  invocations: number;
+}
+
+export interface TaskRuntime {
+  config: LambdaConfig;
+  source: S3Client;
+  target: TargetConnection;
+  budget: TransferBudget;
+  /** Milliseconds left in this invocation (the Lambda context's getRemainingTimeInMillis). */
+  remainingMs: () => number;
+  /** Kept free at the end of the invocation: copies pause before eating into it. */
+  reserveMs: number;
+  /** Queues a continuation; undefined when no CONTINUATION_QUEUE_URL is set. */
+  continueLater?: (continuation: Continuation) => Promise<void>;
+  /** The logger for this object's lines (it carries the request id and the object key). */
+  logger: Logger;
+}
+
+/** Whether the event source should consider the task done (not retry it). */
+export function succeeded(outcome: TaskOutcome): boolean {
+  const status = outcome.result.status;
+  return status === 'paused' ? outcome.continued : status !== 'failed';
+}
+
+/**
+ * Runs one task: applies the configuration (source allow-list, key filters, deletes and tags
+ * on/off, target prefix), then makes the target key match the source with the engine. The
+ * engine re-reads the source, so every action converges to the source's current state: a
+ * create event for a since-deleted object deletes the replica (when deletes are on), and a
+ * delete event for a re-created object copies it.
+ */
+export async function replicateTask(
+  task: ReplicationTask,
+  runtime: TaskRuntime,
+  resume?: { checkpoint: MultipartCheckpoint; invocations: number },
+): Promise<TaskOutcome> {
+  const { config } = runtime;
+  const targetKey = `${config.targetPrefix}${task.key}`;
+  const invocations = (resume?.invocations ?? 0) + 1;
+  const outcome = (result: TaskResult, continued = false): TaskOutcome => ({ task, targetKey, result, continued, invocations });
+
+  assertSourceBucketAllowed(config, task.bucket);
+  if (!config.keyFilter(task.key)) return outcome({ status: 'ignored', reason: 'filtered' });
+  if (task.action === 'delete' && !config.replicateDeletes) return outcome({ status: 'ignored', reason: 'deletes-disabled' });
+  if (task.action === 'tags' && !config.replicateTags) return outcome({ status: 'ignored', reason: 'tags-disabled' });
+
+  const options: ReplicateOptions = {
+    budget: runtime.budget,
+    partSize: config.partSize,
+    copyTags: config.replicateTags,
+    deleteWhenSourceMissing: config.replicateDeletes,
+    shouldPause: new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency).shouldPause,
+    ...(resume && { resume: resume.checkpoint }),
+  };
+  const run = async (client: S3Client) =>
+    replicateObject({ client: runtime.source, bucket: task.bucket, key: task.key }, { client, bucket: config.targetBucket, key: targetKey }, options);
+
+  let result = await run(await runtime.target.client());
+  if (result.status === 'failed' && result.reason === 'target-credentials' && runtime.target.canRefresh) {
+    // The keys may have been rotated: read the secret again, once, before failing the object.
+    runtime.logger.warn('target rejected the credentials; re-reading the secret once', { reason: result.reason });
+    result = await run(await runtime.target.refresh());
+  }
+
+  if (result.status !== 'paused') return outcome(result);
+  if (runtime.continueLater) {
+    await runtime.continueLater({ task, checkpoint: result.checkpoint, invocations });
+    return outcome(result, true);
+  }
+  // Nowhere to continue: abort the upload rather than leave paid-for parts behind.
+  const client = await runtime.target.client();
+  await client
+    .send(new AbortMultipartUploadCommand({ Bucket: config.targetBucket, Key: targetKey, UploadId: result.checkpoint.uploadId }))
+    .catch(() => undefined);
+  return outcome({
+    ...result,
+    status: 'failed',
+    reason: 'unavailable',
+    retryable: true,
+    message: `object needs more time than this invocation had left (${result.bytesLeft} bytes to go): set CONTINUATION_QUEUE_URL so large copies continue in the next invocation, or raise the function timeout`,
+  });
+}

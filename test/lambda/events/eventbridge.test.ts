@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import {
+  MalformedEventError,
+  isS3EventBridgeEvent,
+  parseEventBridgeEvent,
+  taskFromEventBridge,
+} from '../../../src/lambda/events/index.js';
+import { editableFixture, loadFixture } from './load-fixture.js';
+
+const withDetailType = (detailType: string) => {
+  const event = editableFixture('eventbridge-object-created.json');
+  event['detail-type'] = detailType;
+  return event;
+};
+
+describe('taskFromEventBridge', () => {
+  it('maps Object Created to a replicate task with every field', () => {
+    expect(taskFromEventBridge(loadFixture('eventbridge-object-created.json'))).toEqual({
+      action: 'replicate',
+      bucket: 'amzn-s3-demo-bucket1',
+      key: 'photos/my photo(1).jpg',
+      versionId: 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
+      eTag: 'b1946ac92492d2347c6235b4d2611184',
+      size: 5,
+      sequencer: '617f08299329d189',
+      eventTime: new Date('2021-11-12T00:00:00Z'),
+      eventName: 'Object Created',
+      origin: 'eventbridge',
+    });
+  });
+
+  it('maps Object Deleted to delete and notes delete markers', () => {
+    const task = taskFromEventBridge(loadFixture('eventbridge-object-deleted.json'));
+    expect(task).toMatchObject({ action: 'delete', key: 'a+b c', eventName: 'Object Deleted', deleteMarker: true });
+    expect(task).not.toHaveProperty('size');
+
+    const permanent = editableFixture('eventbridge-object-deleted.json');
+    permanent.detail['deletion-type'] = 'Permanently Deleted';
+    expect(taskFromEventBridge(permanent)).not.toHaveProperty('deleteMarker');
+  });
+
+  it('maps tag changes to tags', () => {
+    expect(taskFromEventBridge(withDetailType('Object Tags Added'))?.action).toBe('tags');
+    expect(taskFromEventBridge(withDetailType('Object Tags Deleted'))?.action).toBe('tags');
+  });
+
+  it.each([
+    'Object Restore Initiated',
+    'Object Restore Completed',
+    'Object Restore Expired',
+    'Object Storage Class Changed',
+    'Object Access Tier Changed',
+    'Object ACL Updated',
+  ])('ignores %s', (detailType) => {
+    expect(taskFromEventBridge(withDetailType(detailType))).toBeUndefined();
+    expect(parseEventBridgeEvent(withDetailType(detailType))).toEqual({
+      index: 0,
+      ignored: `${detailType}: EventBridge detail type not handled`,
+    });
+  });
+
+  it('form-URL-decodes keys by default and can take them verbatim', () => {
+    const event = editableFixture('eventbridge-object-created.json');
+    event.detail.object.key = 'reports/100%25+done%F0%9F%93%B7.csv';
+    expect(taskFromEventBridge(event)?.key).toBe('reports/100% done📷.csv');
+    expect(taskFromEventBridge(event, { keyEncoding: 'raw' })?.key).toBe('reports/100%25+done%F0%9F%93%B7.csv');
+  });
+
+  it('rejects events from other sources and events missing fields, naming them', () => {
+    const other = editableFixture('eventbridge-object-created.json');
+    other.source = 'aws.ec2';
+    expect(isS3EventBridgeEvent(other)).toBe(false);
+    expect(() => taskFromEventBridge(other)).toThrow('EventBridge event source is "aws.ec2", expected "aws.s3"');
+
+    const noBucket = editableFixture('eventbridge-object-created.json');
+    delete noBucket.detail.bucket;
+    expect(() => taskFromEventBridge(noBucket)).toThrow('detail.bucket must be an object');
+
+    const badKey = editableFixture('eventbridge-object-created.json');
+    badKey.detail.object.key = '%E0%A4%A';
+    expect(() => taskFromEventBridge(badKey)).toThrow(MalformedEventError);
+    expect(parseEventBridgeEvent(badKey).error?.message).toBe('detail.object.key is not a valid URL-encoded UTF-8 key: "%E0%A4%A"');
+
+    expect(() => taskFromEventBridge({ Records: [] })).toThrow(
+      'expected an EventBridge event (source, detail-type, detail), got an object with keys [Records]',
+    );
+  });
+});
