@@ -9,5 +9,8 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    // The handler's JSON logs and EMF lines would drown the report; the tests that read them
+    // pass their own logger and metrics.
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
   },
 });

@@ -13,7 +13,12 @@ export class ConfigurationError extends Error {
   }
 }
 
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** Loopback hosts: localhost and its subdomains (RFC 6761), 127.0.0.0/8, ::1. */
+const LOOPBACK = /^((?:[a-z0-9-]+\.)*localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname);
+}
 
 /**
  * Checks an endpoint URL: it must have an http(s) scheme and a host; plain http is refused for
@@ -39,7 +44,7 @@ export function parseEndpoint(endpoint: string, options: { name?: string; allowI
   if (url.username || url.password) {
     throw new ConfigurationError(`${name} must not contain credentials; pass the keys separately`);
   }
-  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname) && !options.allowInsecureHttp) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !options.allowInsecureHttp) {
     throw new ConfigurationError(
       `${name} "${url.origin}" uses plain http to a non-loopback host: use https://, or allow insecure http explicitly`,
     );

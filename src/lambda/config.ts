@@ -24,7 +24,7 @@
  *
  * Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, in any case. Globs: see key-filter.ts.
  */
-import { ConfigurationError, parseEndpoint } from '../clients/s3-clients.js';
+import { ConfigurationError, isLoopbackHost, parseEndpoint } from '../clients/s3-clients.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, MiB } from '../engine/limits.js';
 import { createKeyFilter, parsePatternList } from '../filters/key-filter.js';
 import { checkEndpoint } from './target-secret.js';
@@ -68,7 +68,6 @@ const BUCKET_NAME = /^[a-z0-9.-]{3,63}$/;
 const BUCKET_RULE = '3–63 characters: lowercase letters, digits, dots and hyphens (the bare name, no s3:// or path)';
 /** Source buckets may be legacy us-east-1 names (uppercase, underscores, up to 255 chars). */
 const SOURCE_BUCKET_NAME = /^[A-Za-z0-9._-]{3,255}$/;
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
 const STAND_INS = ['LC_ACCESS_KEY', 'LC_SECRET_KEY', 'LC_ENDPOINT_URL'] as const;
 
 export function loadLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
@@ -219,7 +218,7 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaCo
       problems.push(`${error instanceof Error ? error.message : String(error)} (${example})`);
       return undefined;
     }
-    if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname)) {
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
       problems.push(`CONTINUATION_QUEUE_URL "${value}" uses plain http: use https:// (http:// only for a local queue on localhost)`);
     } else if (url.pathname.length <= 1) {
       problems.push(`CONTINUATION_QUEUE_URL "${value}" has no queue path: set the full queue URL, ${example}`);

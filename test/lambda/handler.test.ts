@@ -5,9 +5,11 @@
  */
 import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { createHandler, type HandlerDependencies } from '../../src/lambda/handler.js';
+import { createMetrics } from '../../src/lambda/observability.js';
 import { createBucket, md5Hex, putObject, randomBody, readBack, readTags, rgwClients, uniqueBucket } from '../support/s3.js';
 import { eventBridgeEvent, lambdaContext, s3Event, snsEnvelope, sqsEvent } from '../support/lambda.js';
 
@@ -252,7 +254,11 @@ describe('observability', () => {
     const out = captureStdout();
     await putObject(source, src, 'observe/a.bin', randomBody(1234));
     const context = lambdaContext();
-    await handlerWith()(s3Event({ bucket: src, key: 'observe/a.bin', eventTime: new Date(Date.now() - 1000) }), context);
+    const logger = new Logger({ serviceName: 'lyve-replicator', logLevel: 'INFO' });
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const metrics = createMetrics();
+    vi.unstubAllEnvs();
+    await handlerWith({}, { logger, metrics })(s3Event({ bucket: src, key: 'observe/a.bin', eventTime: new Date(Date.now() - 1000) }), context);
     const lines = out.lines();
     const summary = lines.find((l) => l.message === 'object replicated');
     expect(summary).toMatchObject({

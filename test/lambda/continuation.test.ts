@@ -1,0 +1,76 @@
+/**
+ * No size limit: a 1 GiB copy under a time budget far shorter than the copy needs continues
+ * across invocations through a real queue (the embedded fauxqs SQS), ending with one exact
+ * object and no open multipart upload (Ceph RGW for the data).
+ */
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { createHandler } from '../../src/lambda/handler.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../support/embedded-s3.js';
+import { lambdaContext, s3Event, sqsEvent } from '../support/lambda.js';
+import { MiB, createBucket, openUploads, putMultipartObject, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
+
+const rgw = inject('rgw');
+const { source, target } = rgwClients();
+const src = uniqueBucket('cont-src');
+const dst = uniqueBucket('cont-dst');
+let queueServer: EmbeddedS3;
+let sqs: SQSClient;
+let queueUrl: string;
+
+beforeAll(async () => {
+  await createBucket(source, src);
+  await createBucket(target, dst);
+  queueServer = await startEmbeddedS3();
+  sqs = new SQSClient({ endpoint: queueServer.endpoint, region: 'us-east-1', credentials: queueServer.credentials });
+  const created = await sqs.send(new CreateQueueCommand({ QueueName: 'continuations' }));
+  // fauxqs names queues http://sqs.<region>.localhost:PORT/...; requests go to the endpoint.
+  queueUrl = created.QueueUrl!;
+});
+afterAll(async () => {
+  sqs?.destroy();
+  await queueServer?.stop();
+});
+
+describe('objects larger than one invocation', () => {
+  it('copies 1 GiB over several short invocations, resuming from checkpoints', async () => {
+    const key = 'continued/1GiB.bin';
+    const md5 = await putMultipartObject(source, src, key, 1024 * MiB, 64 * MiB);
+    const handler = createHandler({
+      env: {
+        TARGET_BUCKET: dst,
+        LC_ACCESS_KEY: rgw.target.accessKeyId,
+        LC_SECRET_KEY: rgw.target.secretAccessKey,
+        LC_ENDPOINT_URL: rgw.endpoint,
+        CONTINUATION_QUEUE_URL: queueUrl,
+        PART_SIZE_MIB: '16',
+        CONCURRENCY: '4',
+      },
+      source,
+      sqs,
+      reserveMs: 500,
+    });
+    // Each invocation has 2.5 s: far less than the whole copy takes on this machine.
+    const budgetMs = 2_500;
+    let invocations = 1;
+    let response = await handler(s3Event({ bucket: src, key }), lambdaContext(budgetMs));
+    expect(response).toEqual({ failures: 0 });
+    for (;;) {
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      if (!Messages?.length) break;
+      expect(Messages).toHaveLength(1);
+      const message = Messages[0]!;
+      invocations += 1;
+      response = await handler(sqsEvent([message.Body!]), lambdaContext(budgetMs));
+      expect(response).toEqual({ batchItemFailures: [] });
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+      expect(invocations).toBeLessThan(40);
+    }
+    console.log(`1 GiB continuation test: ${invocations} invocations of ${budgetMs} ms`);
+    expect(invocations).toBeGreaterThanOrEqual(3);
+    const replica = await readBack(target, dst, key);
+    expect(replica.size).toBe(1024 * MiB);
+    expect(replica.md5).toBe(md5);
+    expect(await openUploads(target, dst)).toEqual([]);
+  }, 300_000);
+});

@@ -1,0 +1,120 @@
+/**
+ * Convergence: duplicated, reordered and concurrent events for one key leave the target equal
+ * to the source's current state (Ceph RGW; the handler re-reads the source for every event).
+ */
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { createHandler } from '../../src/lambda/handler.js';
+import { createBucket, md5Hex, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
+import { lambdaContext, s3Event, type S3EventSpec } from '../support/lambda.js';
+
+const rgw = inject('rgw');
+const { source, target } = rgwClients();
+const src = uniqueBucket('conv-src');
+const dst = uniqueBucket('conv-dst');
+const handler = () =>
+  createHandler({
+    env: {
+      TARGET_BUCKET: dst,
+      LC_ACCESS_KEY: rgw.target.accessKeyId,
+      LC_SECRET_KEY: rgw.target.secretAccessKey,
+      LC_ENDPOINT_URL: rgw.endpoint,
+      REPLICATE_DELETES: 'true',
+      PART_SIZE_MIB: '5',
+    },
+    source,
+  });
+
+beforeAll(async () => {
+  await createBucket(source, src);
+  await createBucket(target, dst);
+});
+
+async function targetMd5(key: string): Promise<string | undefined> {
+  try {
+    await target.send(new HeadObjectCommand({ Bucket: dst, Key: key }));
+  } catch {
+    return undefined;
+  }
+  return (await readBack(target, dst, key)).md5;
+}
+
+/** Every order of a list (n ≤ 5). */
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+/** Creates v1, v2, deletes, creates v3 on the source, returning the four events that S3 would send. */
+async function history(key: string): Promise<{ events: S3EventSpec[]; final: Buffer }> {
+  const events: S3EventSpec[] = [];
+  let sequence = 0;
+  const seq = () => (++sequence).toString(16).padStart(16, '0');
+  for (const size of [100, 6 * 1024 * 1024 + 1]) {
+    await putObject(source, src, key, randomBody(size));
+    events.push({ bucket: src, key, eventName: 'ObjectCreated:Put', sequencer: seq() });
+  }
+  await source.send(new DeleteObjectCommand({ Bucket: src, Key: key }));
+  events.push({ bucket: src, key, eventName: 'ObjectRemoved:Delete', sequencer: seq() });
+  const final = randomBody(300);
+  await putObject(source, src, key, final);
+  events.push({ bucket: src, key, eventName: 'ObjectCreated:Put', sequencer: seq() });
+  return { events, final };
+}
+
+describe('events for one key in any order', () => {
+  it('converges to v3 for every order of create v1, create v2, delete, create v3', async () => {
+    const key = 'converge/every-order.bin';
+    const { events, final } = await history(key);
+    const h = handler();
+    for (const order of permutations(events)) {
+      await target.send(new DeleteObjectCommand({ Bucket: dst, Key: key }));
+      for (const event of order) await h(s3Event(event), lambdaContext());
+      expect(await targetMd5(key)).toBe(md5Hex(final));
+    }
+  });
+
+  it('converges with duplicates and a batch holding them all at once', async () => {
+    const key = 'converge/duplicates.bin';
+    const { events, final } = await history(key);
+    const h = handler();
+    await h(s3Event(...events, ...events.slice().reverse(), events[2]!), lambdaContext());
+    expect(await targetMd5(key)).toBe(md5Hex(final));
+  });
+
+  it('deletes the replica when the final state is deleted, whatever the order', async () => {
+    const key = 'converge/deleted-last.bin';
+    const { events } = await history(key);
+    await source.send(new DeleteObjectCommand({ Bucket: src, Key: key }));
+    const h = handler();
+    for (const order of [events, events.slice().reverse()]) {
+      await putObject(target, dst, key, Buffer.from('stale replica'));
+      for (const event of order) await h(s3Event(event), lambdaContext());
+      expect(await targetMd5(key)).toBeUndefined();
+    }
+  });
+});
+
+describe('concurrent handlers on one key', () => {
+  it('leave the source state that was current when the last event was handled', async () => {
+    const key = 'converge/concurrent.bin';
+    const [a, b] = [handler(), handler()];
+    let last: Buffer = randomBody(1);
+    // Two handlers race while the source keeps changing; every write is followed by its event.
+    const writer = (async () => {
+      for (let i = 0; i < 6; i++) {
+        last = randomBody(i % 2 === 0 ? 7 * 1024 * 1024 + i : 1000 + i);
+        await putObject(source, src, key, last);
+        const event = s3Event({ bucket: src, key });
+        await Promise.all([a(event, lambdaContext()), b(event, lambdaContext())]);
+      }
+    })();
+    const racer = (async () => {
+      for (let i = 0; i < 6; i++) await a(s3Event({ bucket: src, key }), lambdaContext()).catch(() => undefined);
+    })();
+    await Promise.all([writer, racer]);
+    // At-least-once delivery: the last write's event always arrives after it, even if late.
+    await b(s3Event({ bucket: src, key }), lambdaContext());
+    expect(await targetMd5(key)).toBe(md5Hex(last));
+  });
+});
