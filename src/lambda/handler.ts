@@ -42,6 +42,8 @@ export interface HandlerDependencies {
   metrics?: Metrics;
   /** Milliseconds kept free at the end of each invocation (default 10,000). */
   reserveMs?: number;
+  /** Called with every object's outcome after it is logged (the local playground's live view). */
+  onOutcome?: (outcome: TaskOutcome) => void;
 }
 
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -112,6 +114,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
         };
       }
       reportOutcome(outcome, r.logger, metrics);
+      deps.onOutcome?.(outcome);
       return outcome;
     };
 
