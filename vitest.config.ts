@@ -11,6 +11,6 @@ export default defineConfig({
     maxWorkers: 2,
     // The handler's JSON logs and EMF lines would drown the report; the tests that read them
     // pass their own logger and metrics.
-    env: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
 });

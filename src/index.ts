@@ -8,3 +8,7 @@ export type { MultipartCheckpoint, CompletedPart } from './engine/checkpoint.js'
 export type * from './engine/types.js';
 export { createSourceClient, createTargetClient, parseEndpoint, ConfigurationError } from './clients/s3-clients.js';
 export type { S3ClientOptions } from './clients/s3-clients.js';
+export { compareObject } from './engine/compare-object.js';
+export type { Comparison } from './engine/compare-object.js';
+export { listObjects } from './engine/list-objects.js';
+export type { ListedObject } from './engine/list-objects.js';

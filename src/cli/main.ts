@@ -1,12 +1,45 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { ConfigurationError } from '../clients/s3-clients.js';
+import { ReplicationFailure } from '../engine/failures.js';
+import { errorMessage } from '../engine/errors.js';
+import { registerSync } from './commands/sync.js';
+import { registerVerify } from './commands/verify.js';
+import { EXIT, UsageError } from './errors.js';
+
+// The SDK warns on every run that its 2027 releases need Node 22; the CLI supports Node 20 today.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command()
   .name('lyve-replicator')
   .description('Keep an S3-compatible bucket (Seagate Lyve Cloud first) an exact copy of AWS S3 buckets.')
-  .version(version);
+  .version(version)
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 done (every object replicated or identical), 1 some objects failed or differ,\n2 bad usage or configuration, 130 interrupted (rerun to resume).',
+  );
+registerSync(program);
+registerVerify(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander printed the message already; help and version are not errors.
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (error instanceof UsageError || error instanceof ConfigurationError) {
+    process.stderr.write(`lyve-replicator: ${error.message}\n`);
+    process.exitCode = EXIT.usage;
+  } else if (error instanceof ReplicationFailure) {
+    // Listing or connecting failed for the whole run (wrong keys, missing bucket, unreachable host).
+    process.stderr.write(`lyve-replicator: ${error.message}\n`);
+    process.exitCode = error.retryable ? EXIT.failures : EXIT.usage;
+  } else {
+    process.stderr.write(`lyve-replicator: unexpected error: ${errorMessage(error)}\n`);
+    process.exitCode = EXIT.failures;
+  }
+}

@@ -1,8 +1,8 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { httpStatus, isNotFound } from './errors.js';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
+import { headObject as head } from './head-object.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
-import { isReplicaOf, objectStateFromHead, recordedSource, type ObjectState } from './metadata.js';
+import { isReplicaOf, recordedSource, type ObjectState } from './metadata.js';
 import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
 import { TransferBudget } from './transfer-budget.js';
 import { abortUpload, putMultipart, putSingle, type Destination, type PinnedSource, type TransferContext } from './transfer.js';
@@ -15,46 +15,6 @@ import type {
 } from './types.js';
 
 const DEFAULT_MAX_RESTARTS = 3;
-
-async function head(
-  client: S3Client,
-  side: 'source' | 'target',
-  bucket: string,
-  key: string,
-  versionId: string | undefined,
-  signal: AbortSignal,
-): Promise<ObjectState | undefined> {
-  try {
-    const response = await client.send(
-      new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId && { VersionId: versionId }) }),
-      { abortSignal: signal },
-    );
-    return objectStateFromHead(response);
-  } catch (error) {
-    // HEAD has no body, so a missing bucket also reads as 404 here; the write that follows
-    // gets NoSuchBucket and reports it. A missing explicit version reads as 400 on some servers.
-    if (isNotFound(error)) return undefined;
-    if (httpStatus(error) === 403) throw classifyS3Error(await explainForbidden(client, bucket, key, error), side, bucket, 's3:GetObject');
-    if (versionId && httpStatus(error) === 400) {
-      return undefined;
-    }
-    throw classifyS3Error(error, side, bucket, 's3:GetObject');
-  }
-}
-
-/**
- * A HEAD has no body, so a 403 does not say whether the keys are wrong or a permission is
- * missing. A one-byte GET of the same object returns the S3 error code that tells them apart.
- */
-async function explainForbidden(client: S3Client, bucket: string, key: string, headError: unknown): Promise<unknown> {
-  try {
-    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }));
-    (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
-    return headError;
-  } catch (error) {
-    return httpStatus(error) === 403 ? error : headError;
-  }
-}
 
 function sameState(a: ObjectState, b: ObjectState): boolean {
   return (

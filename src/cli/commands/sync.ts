@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { CheckpointStore } from '../../sync/checkpoint-store.js';
+import { syncBuckets, type SyncReport } from '../../sync/sync-buckets.js';
+import { sourceClient, targetClient } from '../connections.js';
+import { EXIT } from '../errors.js';
+import { formatBytes, plainProgress, terminalProgress } from '../progress.js';
+import { formatS3Location, parseS3Location } from '../s3-location.js';
+import { addCommonOptions, defaultStateDirectory, keyFilter, partSizeBytes, type CommonOptions } from './common.js';
+
+interface SyncCommandOptions extends CommonOptions {
+  dryRun?: boolean;
+  delete?: boolean;
+  partSize: number;
+  copyTags?: boolean;
+  stateDir: string;
+}
+
+export function registerSync(program: Command): void {
+  addCommonOptions(
+    program
+      .command('sync')
+      .description('copy what is missing or changed from an S3 prefix to the target, verified, resumable')
+      .argument('<source>', 's3://BUCKET[/PREFIX] on the source (AWS)')
+      .argument('<target>', 's3://BUCKET[/PREFIX] on the target (Lyve Cloud)')
+      .option('--dry-run', 'show what would be copied or deleted; write nothing')
+      .option('--delete', 'remove target objects whose source no longer exists (within the filters)')
+      .option('--part-size <MiB>', 'multipart part size in MiB (5-4096)', partSizeBytes, 16 * 1024 * 1024)
+      .option('--copy-tags', 'copy object tags too')
+      .option('--state-dir <dir>', 'where checkpoints of interrupted large copies are kept', defaultStateDirectory()),
+  ).action(async (sourceArg: string, targetArg: string, options: SyncCommandOptions) => {
+    const source = parseS3Location(sourceArg, 'source');
+    const target = parseS3Location(targetArg, 'target');
+    const [src, dst] = [sourceClient(options), await targetClient(options)];
+
+    // First Ctrl-C pauses (large copies keep their checkpoints; rerun to resume); a second cancels.
+    const pause = new AbortController();
+    const cancel = new AbortController();
+    const onSignal = () => {
+      if (!pause.signal.aborted) {
+        pause.abort();
+        process.stderr.write('\ninterrupted: finishing parts in flight and saving checkpoints (Ctrl-C again to abort)\n');
+      } else cancel.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const view =
+      !options.json && process.stderr.isTTY ? terminalProgress(process.stderr) : plainProgress((t) => process.stderr.write(t), options.json);
+    let report: SyncReport;
+    try {
+      report = await syncBuckets({
+        source: { client: src, ...source },
+        target: { client: dst, ...target },
+        filter: keyFilter(options),
+        dryRun: options.dryRun ?? false,
+        delete: options.delete ?? false,
+        copyTags: options.copyTags ?? false,
+        concurrency: options.concurrency,
+        partSize: options.partSize,
+        checkpoints: new CheckpointStore(options.stateDir),
+        signal: cancel.signal,
+        pause: pause.signal,
+        onPlan: ({ objects, bytes }) => view.plan(objects, bytes),
+        onBytes: (bytes) => view.bytes(bytes),
+        onObject: (item) => view.item(item),
+      });
+    } finally {
+      view.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+
+    const c = report.counts;
+    if (options.json) {
+      process.stdout.write(
+        `${JSON.stringify({ command: 'sync', source: formatS3Location(source), target: formatS3Location(target), dryRun: options.dryRun ?? false, complete: report.complete, counts: c, bytes: report.bytes, seconds: Number(report.seconds.toFixed(3)), objects: report.items }, null, 2)}\n`,
+      );
+    } else {
+      const rate = report.seconds > 0 ? `${formatBytes(report.bytes / report.seconds)}/s` : '';
+      process.stderr.write(
+        `${options.dryRun ? 'dry run: ' : ''}${c.replicated} replicated, ${c.identical} identical, ${c.deleted} deleted, ${c.failed} failed` +
+          `${c.paused ? `, ${c.paused} paused` : ''}${options.dryRun ? `, ${c['would-copy']} to copy, ${c['would-delete']} to delete` : ''}` +
+          ` — ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s ${rate}\n`,
+      );
+    }
+    if (pause.signal.aborted) process.exitCode = EXIT.interrupted;
+    else process.exitCode = report.complete ? EXIT.ok : EXIT.failures;
+  });
+}

@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { compareObject } from '../../engine/compare-object.js';
+import { listObjects, type ListedObject } from '../../engine/list-objects.js';
+import { sourceClient, targetClient } from '../connections.js';
+import { EXIT } from '../errors.js';
+import { formatS3Location, parseS3Location } from '../s3-location.js';
+import { addCommonOptions, keyFilter, type CommonOptions } from './common.js';
+
+interface VerifyOptions extends CommonOptions {
+  deep?: boolean;
+}
+
+interface Problem {
+  key: string;
+  problem: 'missing' | 'extra' | 'mismatched';
+  details?: string[];
+}
+
+async function listAll(list: AsyncGenerator<ListedObject>, prefix: string, filter: (key: string) => boolean): Promise<Map<string, ListedObject>> {
+  const map = new Map<string, ListedObject>();
+  for await (const object of list) {
+    const relative = object.key.slice(prefix.length);
+    if (filter(relative)) map.set(relative, object);
+  }
+  return map;
+}
+
+export function registerVerify(program: Command): void {
+  addCommonOptions(
+    program
+      .command('verify')
+      .description('report objects missing from, extra on, or different on the target; exit 0 only when identical')
+      .argument('<source>', 's3://BUCKET[/PREFIX] on the source')
+      .argument('<target>', 's3://BUCKET[/PREFIX] on the target')
+      .option('--deep', 'also compare every body (MD5 of a full read) and every copied header'),
+  ).action(async (sourceArg: string, targetArg: string, options: VerifyOptions) => {
+    const source = parseS3Location(sourceArg, 'source');
+    const target = parseS3Location(targetArg, 'target');
+    const [src, dst] = [sourceClient(options), await targetClient(options)];
+    const filter = keyFilter(options);
+    const started = performance.now();
+    const [a, b] = await Promise.all([
+      listAll(listObjects(src, 'source', source.bucket, source.prefix), source.prefix, filter),
+      listAll(listObjects(dst, 'target', target.bucket, target.prefix), target.prefix, filter),
+    ]);
+
+    const common = [...a.keys()].filter((key) => b.has(key));
+    const problems: Problem[] = [
+      ...[...a.keys()].filter((key) => !b.has(key)).map((key): Problem => ({ key, problem: 'missing' })),
+      ...[...b.keys()].filter((key) => !a.has(key)).map((key): Problem => ({ key, problem: 'extra' })),
+    ];
+
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(options.concurrency, common.length)) }, async () => {
+        while (next < common.length) {
+          const relative = common[next++]!;
+          const s = a.get(relative)!;
+          const t = b.get(relative)!;
+          // Same size and ETag in the listings proves the content; the HEADs and reads are for the rest.
+          if (!options.deep && s.size === t.size && s.etag === t.etag) continue;
+          const comparison = await compareObject(
+            { client: src, bucket: source.bucket, key: s.key },
+            { client: dst, bucket: target.bucket, key: t.key },
+            { deep: options.deep ?? false },
+          );
+          if (comparison.state === 'different') problems.push({ key: relative, problem: 'mismatched', details: comparison.differences });
+          else if (comparison.state === 'missing-target') problems.push({ key: relative, problem: 'missing' });
+        }
+      }),
+    );
+    problems.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    const counts = {
+      source: a.size,
+      target: b.size,
+      missing: problems.filter((p) => p.problem === 'missing').length,
+      extra: problems.filter((p) => p.problem === 'extra').length,
+      mismatched: problems.filter((p) => p.problem === 'mismatched').length,
+    };
+    const identical = problems.length === 0;
+    if (options.json) {
+      process.stdout.write(
+        `${JSON.stringify({ command: 'verify', source: formatS3Location(source), target: formatS3Location(target), deep: options.deep ?? false, identical, counts, seconds: Number(((performance.now() - started) / 1000).toFixed(3)), problems }, null, 2)}\n`,
+      );
+    } else {
+      for (const p of problems) process.stdout.write(`${p.problem.padEnd(10)} ${p.key}${p.details ? `: ${p.details.join('; ')}` : ''}\n`);
+      process.stderr.write(
+        `${identical ? 'identical' : 'DIFFERENT'}: ${counts.source} source objects, ${counts.target} target objects, ${counts.missing} missing, ${counts.extra} extra, ${counts.mismatched} mismatched${options.deep ? ' (deep)' : ''}\n`,
+      );
+    }
+    process.exitCode = identical ? EXIT.ok : EXIT.failures;
+  });
+}

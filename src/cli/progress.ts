@@ -1,0 +1,87 @@
+import cliProgress from 'cli-progress';
+import type { SyncItem } from '../sync/sync-buckets.js';
+
+const MiB = 1024 * 1024;
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < MiB) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 * MiB) return `${(bytes / MiB).toFixed(1)} MiB`;
+  return `${(bytes / 1024 / MiB).toFixed(2)} GiB`;
+}
+
+/** What a command shows while it works: a live bar on a terminal, plain lines otherwise. */
+export interface ProgressView {
+  plan(objects: number, bytes: number): void;
+  bytes(count: number): void;
+  item(item: SyncItem): void;
+  stop(): void;
+}
+
+/** Statuses worth a line of their own (skips are only counted). */
+const NOTABLE = new Set(['replicated', 'deleted', 'failed', 'paused', 'would-copy', 'would-delete']);
+
+function line(item: SyncItem): string {
+  const size = item.bytes !== undefined ? ` (${formatBytes(item.bytes)})` : '';
+  const why = item.message ? `: ${item.message}` : '';
+  return `${item.status.padEnd(12)} ${item.key}${size}${why}`;
+}
+
+/** Plain lines on stderr: one per object that changed or failed. */
+export function plainProgress(write: (text: string) => void, quiet = false): ProgressView {
+  return {
+    plan: (objects, bytes) => {
+      if (!quiet) write(`to do: ${objects} objects, ${formatBytes(bytes)}\n`);
+    },
+    bytes: () => undefined,
+    item: (item) => {
+      if (!quiet && NOTABLE.has(item.status)) write(`${line(item)}\n`);
+      else if (item.status === 'failed') write(`${line(item)}\n`);
+    },
+    stop: () => undefined,
+  };
+}
+
+/** A live bar (objects, bytes, rate, ETA) on a terminal; failures are printed above it. */
+export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      format: '{bar} {percentage}% | {done}/{objects} objects | {transferred} of {size} | {rate} | ETA {eta_formatted}',
+      hideCursor: true,
+      etaBuffer: 50,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let objects = 0;
+  let done = 0;
+  let bytes = 0;
+  let total = 0;
+  const started = Date.now();
+  const payload = () => ({
+    objects,
+    done,
+    transferred: formatBytes(bytes),
+    size: formatBytes(total),
+    rate: `${formatBytes(bytes / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
+  });
+  return {
+    plan: (o, b) => {
+      objects = o;
+      total = b;
+      bar.start(Math.max(1, b), 0, payload());
+    },
+    bytes: (count) => {
+      bytes += count;
+      bar.update(Math.min(bytes, Math.max(1, total)), payload());
+    },
+    item: (item) => {
+      if (item.status === 'identical' && objects === 0) return;
+      if (item.status !== 'identical') done += 1;
+      if (item.status === 'failed') stream.write(`\r\x1b[K${line(item)}\n`);
+      bar.update(Math.min(bytes, Math.max(1, total)), payload());
+    },
+    stop: () => bar.stop(),
+  };
+}

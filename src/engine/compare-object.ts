@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { s3Call } from './failures.js';
+import { headObject } from './head-object.js';
+import { isReplicaOf, userMetadata, type ObjectState } from './metadata.js';
+
+export type Comparison =
+  | { state: 'identical' }
+  | { state: 'missing-source' }
+  | { state: 'missing-target' }
+  | { state: 'different'; differences: string[] };
+
+const HEADERS = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage', 'expires'] as const;
+
+async function bodyMd5(client: S3Client, side: 'source' | 'target', bucket: string, key: string): Promise<string> {
+  const response = await s3Call(side, bucket, 's3:GetObject', () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+  const hash = createHash('md5');
+  for await (const chunk of response.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** What differs between two states, header by header (the replica markers aside). */
+function headerDifferences(source: ObjectState, target: ObjectState): string[] {
+  const differences: string[] = [];
+  for (const header of HEADERS) {
+    if (source.headers[header] !== target.headers[header]) differences.push(`${header} differs`);
+  }
+  const a = userMetadata(source);
+  const b = userMetadata(target);
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (a[key] !== b[key]) differences.push(`x-amz-meta-${key} differs`);
+  return differences;
+}
+
+/**
+ * Compares a source object with its replica without writing anything: with HEADs (size and the
+ * recorded source ETag, else the ETag), and with `deep` also the full bodies' MD5 and every
+ * copied header.
+ */
+export async function compareObject(
+  source: { client: S3Client; bucket: string; key: string },
+  target: { client: S3Client; bucket: string; key: string },
+  options: { deep?: boolean; signal?: AbortSignal } = {},
+): Promise<Comparison> {
+  const signal = options.signal ?? new AbortController().signal;
+  const [a, b] = await Promise.all([
+    headObject(source.client, 'source', source.bucket, source.key, undefined, signal),
+    headObject(target.client, 'target', target.bucket, target.key, undefined, signal),
+  ]);
+  if (!a) return { state: 'missing-source' };
+  if (!b) return { state: 'missing-target' };
+  const differences: string[] = [];
+  if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
+  else if (!isReplicaOf(b, a)) differences.push('not a replica of the current source (recorded source ETag / ETag differ)');
+  if (options.deep) {
+    differences.push(...headerDifferences(a, b));
+    const [ma, mb] = await Promise.all([
+      bodyMd5(source.client, 'source', source.bucket, source.key),
+      bodyMd5(target.client, 'target', target.bucket, target.key),
+    ]);
+    if (ma !== mb) differences.push(`body MD5 ${mb}, source ${ma}`);
+  }
+  return differences.length > 0 ? { state: 'different', differences } : { state: 'identical' };
+}

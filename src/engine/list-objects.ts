@@ -1,0 +1,39 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { s3Call, type Side } from './failures.js';
+import { unquoteEtag } from './metadata.js';
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified?: Date;
+}
+
+/** Every object under `prefix`, page by page (1,000 keys a request), in the server's order. */
+export async function* listObjects(
+  client: S3Client,
+  side: Side,
+  bucket: string,
+  prefix: string,
+  signal?: AbortSignal,
+): AsyncGenerator<ListedObject> {
+  let token: string | undefined;
+  do {
+    const page = await s3Call(side, bucket, 's3:ListBucket', () =>
+      client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ...(token && { ContinuationToken: token }) }),
+        signal ? { abortSignal: signal } : {},
+      ),
+    );
+    for (const item of page.Contents ?? []) {
+      if (item.Key === undefined) continue;
+      yield {
+        key: item.Key,
+        size: item.Size ?? 0,
+        etag: unquoteEtag(item.ETag),
+        ...(item.LastModified && { lastModified: item.LastModified }),
+      };
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}

@@ -1,0 +1,121 @@
+/**
+ * The playground's output. On a terminal: one line per object as it completes, under a counters
+ * line that is redrawn in place. Otherwise (a pipe, a CI log): the same object lines, plain.
+ */
+import type { TaskOutcome } from '../lambda/replicate-task.js';
+import type { QueueDepth } from './queues.js';
+import type { Counters } from './tally.js';
+
+export interface Status {
+  counters: Counters;
+  queue?: QueueDepth;
+  deadLetters?: number;
+}
+
+const COLORS = { green: 32, yellow: 33, red: 31, dim: 2, bold: 1 } as const;
+
+export class LiveView {
+  private statusLine = '';
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stdout,
+    readonly tty: boolean = Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb',
+  ) {}
+
+  /** Prints a line (above the counters line on a terminal). */
+  line(text = ''): void {
+    if (!this.tty) {
+      this.out.write(`${text}\n`);
+      return;
+    }
+    this.out.write(`\r\x1b[2K${text}\n${this.statusLine}`);
+  }
+
+  /** One object's outcome. */
+  outcome(outcome: TaskOutcome): void {
+    this.line(formatOutcome(outcome, (code, text) => this.paint(code, text)));
+  }
+
+  /** On a terminal, redraws the counters line every `intervalMs` from `read`. */
+  startStatus(read: () => Promise<Status>, intervalMs = 250): void {
+    if (!this.tty || this.timer) return;
+    const draw = async (): Promise<void> => {
+      const status = await read().catch(() => undefined);
+      if (!status || !this.timer) return;
+      this.statusLine = this.paint('dim', formatStatus(status));
+      this.out.write(`\r\x1b[2K${this.statusLine}`);
+    };
+    this.timer = setInterval(() => void draw(), intervalMs);
+    void draw();
+  }
+
+  /** Stops redrawing and leaves the cursor on a fresh line. */
+  stopStatus(): void {
+    if (!this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.statusLine = '';
+    this.out.write('\r\x1b[2K');
+  }
+
+  paint(color: keyof typeof COLORS, text: string): string {
+    return this.tty ? `\x1b[${COLORS[color]}m${text}\x1b[0m` : text;
+  }
+}
+
+export function formatOutcome(outcome: TaskOutcome, paint: (color: keyof typeof COLORS, text: string) => string = (_, t) => t): string {
+  const r = outcome.result;
+  const key = displayKey(outcome.task.key).padEnd(30);
+  const lag = outcome.task.eventTime ? `lag ${formatMs(Date.now() - outcome.task.eventTime.getTime())}` : '';
+  switch (r.status) {
+    case 'replicated':
+      return `${paint('green', 'replicated')}  ${key} ${formatBytes(r.bytes).padStart(10)}  ${`in ${formatMs(r.durationMs)}`.padEnd(10)} ${lag}${r.method === 'multipart' ? `  (${r.parts} parts)` : ''}`;
+    case 'deleted':
+      return `${paint('yellow', 'deleted   ')}  ${key} ${''.padStart(10)}  ${`in ${formatMs(r.durationMs)}`.padEnd(10)} ${lag}`;
+    case 'skipped':
+      return `${paint('dim', 'skipped   ')}  ${key} ${r.reason}`;
+    case 'ignored':
+      return `${paint('dim', 'ignored   ')}  ${key} ${r.reason}`;
+    case 'paused':
+      return outcome.continued
+        ? `${paint('yellow', 'continued ')}  ${key} ${formatBytes(r.bytesDone)} done, continuing in the next invocation`
+        : `${paint('red', 'failed    ')}  ${key} paused with nowhere to continue`;
+    case 'failed':
+      return `${paint('red', 'failed    ')}  ${key} ${r.reason}: ${r.message}${r.retryable ? ' (the message returns to the queue)' : ''}`;
+  }
+}
+
+export function formatStatus({ counters: c, queue, deadLetters }: Status): string {
+  const parts = [
+    `replicated ${c.replicated}`,
+    `skipped ${c.skipped + c.ignored}`,
+    `deleted ${c.deleted}`,
+    `failed ${c.failed}`,
+    formatBytes(c.bytes),
+  ];
+  if (queue) parts.push(`queue ${queue.visible} waiting, ${queue.inFlight} in flight`);
+  if (deadLetters) parts.push(`dead letters ${deadLetters}`);
+  return parts.join(' · ');
+}
+
+/** A key as typed: quoted when it has leading/trailing spaces or control characters. */
+function displayKey(key: string): string {
+  return /^\s|\s$|[\u0000-\u001f\u007f]/.test(key) ? JSON.stringify(key) : key;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

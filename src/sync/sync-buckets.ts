@@ -1,0 +1,202 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import { compareObject } from '../engine/compare-object.js';
+import { errorMessage } from '../engine/errors.js';
+import { DEFAULT_PART_SIZE } from '../engine/limits.js';
+import { listObjects, type ListedObject } from '../engine/list-objects.js';
+import { replicateObject } from '../engine/replicate-object.js';
+import { TransferBudget } from '../engine/transfer-budget.js';
+import type { ReplicationResult } from '../engine/types.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+
+export interface BucketLocation {
+  client: S3Client;
+  bucket: string;
+  /** Key prefix; keys below it map to the same relative keys below the other side's prefix. */
+  prefix: string;
+}
+
+export interface SyncOptions {
+  source: BucketLocation;
+  target: BucketLocation;
+  /** Applied to keys relative to the source prefix. */
+  filter?: (relativeKey: string) => boolean;
+  dryRun?: boolean;
+  /** Remove target objects whose source is gone (only keys the filter selects). */
+  delete?: boolean;
+  copyTags?: boolean;
+  /** Objects and parts in flight. */
+  concurrency?: number;
+  partSize?: number;
+  checkpoints?: CheckpointStore;
+  /** Aborting it cancels: uploads in progress are aborted. */
+  signal?: AbortSignal;
+  /** Aborting it pauses: no new object starts; multipart copies stop after their parts in flight, checkpointed. */
+  pause?: AbortSignal;
+  /** Once listing is done: the objects and bytes that will be transferred or checked. */
+  onPlan?: (plan: { objects: number; bytes: number; identical: number }) => void;
+  onObject?: (item: SyncItem) => void;
+  onBytes?: (bytes: number) => void;
+}
+
+export type SyncStatus = 'replicated' | 'identical' | 'deleted' | 'failed' | 'paused' | 'would-copy' | 'would-delete' | 'source-missing';
+
+export interface SyncItem {
+  key: string;
+  targetKey: string;
+  status: SyncStatus;
+  bytes?: number;
+  /** Why it failed (with what to fix), or what differs. */
+  message?: string;
+  reason?: string;
+  /** Parts reused from an interrupted earlier run. */
+  resumedParts?: number;
+}
+
+export interface SyncReport {
+  items: SyncItem[];
+  counts: Record<SyncStatus, number>;
+  bytes: number;
+  seconds: number;
+  /** True when every object is replicated or already identical (and, with delete, every extra removed). */
+  complete: boolean;
+}
+
+function emptyCounts(): Record<SyncStatus, number> {
+  return { replicated: 0, identical: 0, deleted: 0, failed: 0, paused: 0, 'would-copy': 0, 'would-delete': 0, 'source-missing': 0 };
+}
+
+/** Listed at least as late as the source changed, same size and ETag: a replica we need not HEAD. */
+function unchanged(source: ListedObject, target: ListedObject | undefined): boolean {
+  return (
+    target !== undefined &&
+    target.size === source.size &&
+    target.etag === source.etag &&
+    source.lastModified !== undefined &&
+    target.lastModified !== undefined &&
+    target.lastModified.getTime() >= source.lastModified.getTime()
+  );
+}
+
+function itemFromResult(key: string, targetKey: string, result: ReplicationResult): SyncItem {
+  switch (result.status) {
+    case 'replicated':
+      return { key, targetKey, status: 'replicated', bytes: result.bytes, ...(result.resumedParts > 0 && { resumedParts: result.resumedParts }) };
+    case 'skipped':
+      return { key, targetKey, status: result.reason === 'identical' ? 'identical' : 'source-missing', reason: result.reason };
+    case 'deleted':
+      return { key, targetKey, status: 'deleted' };
+    case 'paused':
+      return { key, targetKey, status: 'paused', bytes: result.bytesDone };
+    case 'failed':
+      return { key, targetKey, status: 'failed', reason: result.reason, message: result.message };
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at once, stopping early when `stop()` says so. */
+async function pool<T>(items: T[], limit: number, stop: () => boolean, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+      while (next < items.length && !stop()) await work(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * Makes the target prefix a replica of the source prefix: lists both, skips what is already
+ * identical (from the listings when they prove it, else by the engine's HEADs), replicates the
+ * rest through one shared transfer budget, and with `delete` removes what the source no longer
+ * has. Rerunning after an interruption redoes only what is not done.
+ */
+export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
+  const started = performance.now();
+  const { source, target } = options;
+  const concurrency = options.concurrency ?? 16;
+  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  const filter = options.filter ?? (() => true);
+  const budget = new TransferBudget({ maxRequests: concurrency, maxBytes: partSize * concurrency });
+  const signal = options.signal ?? new AbortController().signal;
+  const paused = () => options.pause?.aborted === true;
+  const targetKeyOf = (relative: string) => `${target.prefix}${relative}`;
+
+  const existing = new Map<string, ListedObject>();
+  for await (const object of listObjects(target.client, 'target', target.bucket, target.prefix, signal)) {
+    existing.set(object.key.slice(target.prefix.length), object);
+  }
+
+  const items: SyncItem[] = [];
+  const report = (item: SyncItem) => {
+    items.push(item);
+    options.onObject?.(item);
+  };
+  const toCopy: ListedObject[] = [];
+  const seen = new Set<string>();
+  let identical = 0;
+  for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, signal)) {
+    const relative = object.key.slice(source.prefix.length);
+    if (!filter(relative)) continue;
+    seen.add(relative);
+    if (unchanged(object, existing.get(relative))) {
+      identical += 1;
+      report({ key: object.key, targetKey: targetKeyOf(relative), status: 'identical', bytes: object.size });
+    } else {
+      toCopy.push(object);
+    }
+  }
+  const extra = options.delete ? [...existing.keys()].filter((relative) => !seen.has(relative) && filter(relative)) : [];
+  options.onPlan?.({ objects: toCopy.length + extra.length, bytes: toCopy.reduce((sum, o) => sum + o.size, 0), identical });
+
+  await pool(toCopy, concurrency, () => paused() || signal.aborted, async (object) => {
+    const relative = object.key.slice(source.prefix.length);
+    const src = { client: source.client, bucket: source.bucket, key: object.key };
+    const dst = { client: target.client, bucket: target.bucket, key: targetKeyOf(relative) };
+    try {
+      if (options.dryRun) {
+        const comparison = await compareObject(src, dst, { signal });
+        const status: SyncStatus = comparison.state === 'identical' ? 'identical' : comparison.state === 'missing-source' ? 'source-missing' : 'would-copy';
+        report({ key: object.key, targetKey: dst.key, status, bytes: object.size });
+        options.onBytes?.(object.size);
+        return;
+      }
+      const resume = await options.checkpoints?.load(src, dst);
+      const result = await replicateObject(src, dst, {
+        budget,
+        partSize,
+        copyTags: options.copyTags ?? false,
+        signal,
+        shouldPause: paused,
+        onProgress: (bytes) => options.onBytes?.(bytes),
+        ...(resume && { resume }),
+        ...(options.checkpoints && { onCheckpoint: (checkpoint) => options.checkpoints!.save(checkpoint) }),
+      });
+      if (result.status !== 'paused') await options.checkpoints?.remove(src, dst);
+      if (result.status === 'skipped') options.onBytes?.(object.size);
+      report(itemFromResult(object.key, dst.key, result));
+    } catch (error) {
+      report({ key: object.key, targetKey: dst.key, status: 'failed', message: errorMessage(error) });
+    }
+  });
+
+  await pool(extra, concurrency, () => paused() || signal.aborted, async (relative) => {
+    const key = `${source.prefix}${relative}`;
+    const targetKey = targetKeyOf(relative);
+    if (options.dryRun) return report({ key, targetKey, status: 'would-delete' });
+    const result = await replicateObject(
+      { client: source.client, bucket: source.bucket, key },
+      { client: target.client, bucket: target.bucket, key: targetKey },
+      { budget, partSize, signal, deleteWhenSourceMissing: true },
+    );
+    report(itemFromResult(key, targetKey, result));
+  });
+
+  const counts = emptyCounts();
+  for (const item of items) counts[item.status] += 1;
+  const done = counts.replicated + counts.identical + counts.deleted + counts['would-copy'] + counts['would-delete'] + counts['source-missing'];
+  return {
+    items,
+    counts,
+    bytes: items.reduce((sum, item) => sum + (item.status === 'replicated' ? (item.bytes ?? 0) : 0), 0),
+    seconds: (performance.now() - started) / 1000,
+    complete: counts.failed === 0 && counts.paused === 0 && done === toCopy.length + identical + extra.length,
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The CLI as users run it: the built binary as a subprocess, against Ceph RGW (source and
+ * target users) and the embedded server.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { MiB, createBucket, md5Hex, openUploads, putMultipartObject, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
+
+const BIN = path.resolve('dist/cli/main.js');
+const rgw = inject('rgw');
+const { source, target } = rgwClients();
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI; `watch` is polled every 20 ms while it runs and may signal it. */
+function cli(args: string[], env: Record<string, string> = {}, watch?: (kill: (signal: NodeJS.Signals) => void) => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        AWS_ACCESS_KEY_ID: rgw.source.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: rgw.source.secretAccessKey,
+        AWS_REGION: 'us-east-1',
+        LC_ACCESS_KEY: rgw.target.accessKeyId,
+        LC_SECRET_KEY: rgw.target.secretAccessKey,
+        LC_ENDPOINT_URL: rgw.endpoint,
+        ...env,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = watch ? setInterval(() => watch((signal) => child.kill(signal)), 20) : undefined;
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const endpoints = () => ['--source-endpoint', rgw.endpoint];
+
+describe('sync and verify against RGW', () => {
+  const src = uniqueBucket('cli-src');
+  const dst = uniqueBucket('cli-dst');
+  const files: Record<string, Buffer> = {
+    'a.txt': Buffer.from('alpha'),
+    'dir/b.bin': randomBody(100_000),
+    'dir/sub/c with space.bin': randomBody(10),
+    'emoji 😀/d+e.bin': randomBody(0),
+    'logs/skip.log': randomBody(50),
+  };
+  beforeAll(async () => {
+    await createBucket(source, src);
+    await createBucket(target, dst);
+    for (const [key, body] of Object.entries(files)) await putObject(source, src, key, body, { ContentType: 'application/x-cli', Metadata: { k: key.length.toString() } });
+    await putMultipartObject(source, src, 'big/multipart.bin', 12 * MiB + 5, 5 * MiB);
+  });
+
+  it('--dry-run writes nothing and says what it would copy', async () => {
+    const run = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--dry-run', '--json', ...endpoints()]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.counts['would-copy']).toBe(6);
+    const verify = await cli(['verify', `s3://${src}`, `s3://${dst}`, ...endpoints()]);
+    expect(verify.stderr).toContain('6 missing');
+  });
+
+  it('copies everything exactly, then skips everything on the second run', async () => {
+    const first = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--part-size', '5', ...endpoints()]);
+    expect(first.stderr).toContain('6 replicated, 0 identical');
+    expect(first.code).toBe(0);
+    for (const [key, body] of Object.entries(files)) {
+      const replica = await readBack(target, dst, key);
+      expect(replica.md5).toBe(md5Hex(body));
+      expect(replica.head.ContentType).toBe('application/x-cli');
+    }
+    const second = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--json', ...endpoints()]);
+    expect(second.code).toBe(0);
+    const report = JSON.parse(second.stdout);
+    expect(report).toMatchObject({ command: 'sync', complete: true, counts: { replicated: 0, identical: 6, failed: 0 } });
+    const verify = await cli(['verify', `s3://${src}`, `s3://${dst}`, '--deep', ...endpoints()]);
+    expect(verify.code).toBe(0);
+    expect(verify.stderr).toContain('identical: 6 source objects, 6 target objects');
+  });
+
+  it('verify names a tampered object and exits 1; sync repairs it', async () => {
+    await target.send(new PutObjectCommand({ Bucket: dst, Key: 'dir/b.bin', Body: randomBody(100_000) }));
+    const verify = await cli(['verify', `s3://${src}`, `s3://${dst}`, '--json', ...endpoints()]);
+    expect(verify.code).toBe(1);
+    const report = JSON.parse(verify.stdout);
+    expect(report).toMatchObject({ identical: false, counts: { mismatched: 1, missing: 0, extra: 0 } });
+    expect(report.problems[0]).toMatchObject({ key: 'dir/b.bin', problem: 'mismatched' });
+    const repair = await cli(['sync', `s3://${src}`, `s3://${dst}`, ...endpoints()]);
+    expect(repair.stderr).toContain('1 replicated, 5 identical');
+    expect((await cli(['verify', `s3://${src}`, `s3://${dst}`, '--deep', ...endpoints()])).code).toBe(0);
+  });
+
+  it('--delete removes extras only when asked, within the filters', async () => {
+    await putObject(target, dst, 'extra.txt', Buffer.from('not on the source'));
+    await putObject(target, dst, 'logs/extra.log', Buffer.from('excluded'));
+    const without = await cli(['sync', `s3://${src}`, `s3://${dst}`, ...endpoints()]);
+    expect(without.code).toBe(0);
+    expect((await cli(['verify', `s3://${src}`, `s3://${dst}`, ...endpoints()])).stdout).toContain('extra      extra.txt');
+    const withDelete = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--delete', '--exclude', 'logs/**', ...endpoints()]);
+    expect(withDelete.stderr).toContain('1 deleted');
+    const verify = await cli(['verify', `s3://${src}`, `s3://${dst}`, '--json', ...endpoints()]);
+    expect(JSON.parse(verify.stdout).problems).toEqual([{ key: 'logs/extra.log', problem: 'extra' }]);
+  });
+
+  it('applies --include and prefixes on both sides', async () => {
+    const run = await cli(['sync', `s3://${src}/dir/`, `s3://${dst}/copy/`, '--include', '**/*.bin', '--json', ...endpoints()]);
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.objects.map((o: { targetKey: string }) => o.targetKey).sort()).toEqual(['copy/b.bin', 'copy/sub/c with space.bin']);
+  });
+});
+
+describe('an interrupted sync', () => {
+  it('pauses on Ctrl-C with a checkpoint, and the rerun resumes and finishes exactly', async () => {
+    const src = await createBucket(source, uniqueBucket('cli-int-src'));
+    const dst = await createBucket(target, uniqueBucket('cli-int-dst'));
+    const md5 = await putMultipartObject(source, src, 'large.bin', 200 * MiB, 20 * MiB);
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'lyve-state-'));
+    const args = ['sync', `s3://${src}`, `s3://${dst}`, '--part-size', '5', '--concurrency', '2', '--state-dir', stateDir, ...endpoints()];
+    let interrupted = false;
+    const first = await cli(args, {}, (kill) => {
+      if (interrupted || readdirSync(stateDir).length === 0) return;
+      interrupted = true;
+      kill('SIGINT'); // as soon as the copy has a checkpoint
+    });
+    expect(first.code).toBe(130);
+    expect(first.stderr).toContain('interrupted: finishing parts in flight and saving checkpoints');
+    expect(readdirSync(stateDir).length).toBe(1);
+    expect(await openUploads(target, dst)).toEqual(['large.bin']);
+    const second = await cli([...args, '--json']);
+    expect(second.code).toBe(0);
+    const report = JSON.parse(second.stdout);
+    expect(report.counts).toMatchObject({ replicated: 1, failed: 0 });
+    expect(report.objects[0].resumedParts).toBeGreaterThan(0);
+    expect((await readBack(target, dst, 'large.bin')).md5).toBe(md5);
+    expect(await openUploads(target, dst)).toEqual([]);
+    expect(existsSync(stateDir) ? readdirSync(stateDir) : []).toEqual([]);
+  }, 120_000);
+});
+
+describe('misconfiguration', () => {
+  const src = uniqueBucket('cli-bad-src');
+  beforeAll(async () => {
+    await createBucket(source, src);
+  });
+
+  it.each([
+    [{ LC_ACCESS_KEY: '' , LC_SECRET_KEY: '' }, [], /no target credentials: set LC_ACCESS_KEY and LC_SECRET_KEY/, 2],
+    [{ LC_SECRET_KEY: '' }, [], /LC_SECRET_KEY is not set/, 2],
+    [{ LC_ENDPOINT_URL: '' }, [], /no target endpoint: pass --target-endpoint or set LC_ENDPOINT_URL/, 2],
+    [{}, ['--target-endpoint', 'lyve.example.com'], /--target-endpoint "lyve.example.com" has no scheme/, 2],
+    [{}, ['--target-endpoint', 'http://lyve.example.com'], /plain http to a non-loopback host/, 2],
+    [{ LC_SECRET_KEY: 'wrong-secret-0123456789abcdefghijklmnopq' }, [], /target rejected the credentials \((SignatureDoesNotMatch|InvalidAccessKeyId)\)/, 2],
+    [{}, ['--concurrency', '0'], /--concurrency "0" must be a whole number/, 2],
+  ])('%j %j', async (env, extra, message, code) => {
+    const run = await cli(['sync', `s3://${src}`, 's3://cli-bad-dst', ...endpoints(), ...extra], env);
+    expect(run.stderr).toMatch(message);
+    expect(run.code).toBe(code);
+    expect(run.stderr).not.toContain('wrong-secret-0123456789');
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('names a missing target bucket', async () => {
+    const run = await cli(['sync', `s3://${src}`, 's3://no-such-target-bucket', ...endpoints()]);
+    expect(run.stderr).toContain('target bucket "no-such-target-bucket" does not exist');
+    expect(run.code).toBe(2);
+  });
+
+  it('names an unreachable endpoint', async () => {
+    const run = await cli(['sync', `s3://${src}`, 's3://x-bucket', '--target-endpoint', 'http://127.0.0.1:1', ...endpoints()]);
+    expect(run.stderr).toMatch(/target is unavailable.*ECONNREFUSED/);
+    expect(run.code).toBe(1);
+  }, 60_000);
+
+  it('rejects a location that is not s3://', async () => {
+    const run = await cli(['sync', src, 's3://x-bucket', ...endpoints()]);
+    expect(run.stderr).toContain(`source "${src}" is not an S3 location: write it as s3://BUCKET or s3://BUCKET/PREFIX`);
+    expect(run.code).toBe(2);
+  });
+});
