@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
 import { headObject as head } from './head-object.js';
@@ -65,6 +66,8 @@ export async function replicateObject(
   const concurrency = options.budget?.maxRequests ?? options.concurrency ?? DEFAULT_CONCURRENCY;
   const budget = options.budget ?? new TransferBudget({ maxRequests: concurrency, maxBytes: partSize * concurrency });
   const signal = options.signal ?? new AbortController().signal;
+  // Every request in flight listens on the signal; many parallel parts are expected, not a leak.
+  setMaxListeners(0, signal);
   const ctx: TransferContext = {
     budget,
     concurrency,

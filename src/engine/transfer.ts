@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
@@ -309,6 +310,7 @@ export async function putMultipart(
 
   // One controller stops every worker's in-flight request on the first failure or on cancel.
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal);
   const onCancel = () => stop.abort();
   ctx.signal.addEventListener('abort', onCancel, { once: true });
   let failure: unknown;

@@ -17,6 +17,7 @@ const COLORS = { green: 32, yellow: 33, red: 31, dim: 2, bold: 1 } as const;
 export class LiveView {
   private statusLine = '';
   private timer: NodeJS.Timeout | undefined;
+  private read: (() => Promise<Status>) | undefined;
 
   constructor(
     private readonly out: NodeJS.WriteStream = process.stdout,
@@ -30,6 +31,7 @@ export class LiveView {
       return;
     }
     this.out.write(`\r\x1b[2K${text}\n${this.statusLine}`);
+    if (this.read) void this.draw(); // the counters may have changed with this line
   }
 
   /** One object's outcome. */
@@ -37,17 +39,21 @@ export class LiveView {
     this.line(formatOutcome(outcome, (code, text) => this.paint(code, text)));
   }
 
-  /** On a terminal, redraws the counters line every `intervalMs` from `read`. */
+  /** On a terminal, keeps a counters line from `read` under the output, redrawn every `intervalMs`. */
   startStatus(read: () => Promise<Status>, intervalMs = 250): void {
     if (!this.tty || this.timer) return;
-    const draw = async (): Promise<void> => {
-      const status = await read().catch(() => undefined);
-      if (!status || !this.timer) return;
-      this.statusLine = this.paint('dim', formatStatus(status));
-      this.out.write(`\r\x1b[2K${this.statusLine}`);
-    };
-    this.timer = setInterval(() => void draw(), intervalMs);
-    void draw();
+    this.read = read;
+    this.timer = setInterval(() => void this.draw(), intervalMs);
+    void this.draw();
+  }
+
+  private async draw(): Promise<void> {
+    const status = await this.read?.().catch(() => undefined);
+    if (!status || !this.timer) return;
+    const line = this.paint('dim', formatStatus(status));
+    if (line === this.statusLine) return;
+    this.statusLine = line;
+    this.out.write(`\r\x1b[2K${line}`);
   }
 
   /** Stops redrawing and leaves the cursor on a fresh line. */
@@ -55,6 +61,7 @@ export class LiveView {
     if (!this.timer) return;
     clearInterval(this.timer);
     this.timer = undefined;
+    this.read = undefined;
     this.statusLine = '';
     this.out.write('\r\x1b[2K');
   }
@@ -66,7 +73,7 @@ export class LiveView {
 
 export function formatOutcome(outcome: TaskOutcome, paint: (color: keyof typeof COLORS, text: string) => string = (_, t) => t): string {
   const r = outcome.result;
-  const key = displayKey(outcome.task.key).padEnd(30);
+  const key = displayKey(outcome.task.key).padEnd(32);
   const lag = outcome.task.eventTime ? `lag ${formatMs(Date.now() - outcome.task.eventTime.getTime())}` : '';
   switch (r.status) {
     case 'replicated':

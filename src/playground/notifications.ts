@@ -66,55 +66,61 @@ function unescapeXml(text: string): string {
   });
 }
 
-export interface Notifier {
-  /** Notifications sent so far. */
-  readonly sent: number;
-  /** Notifications for answered requests not sent yet. */
-  readonly pending: number;
-  /** Resolves once every notification for the requests answered so far has been sent. */
-  idle(): Promise<void>;
+export interface NotificationOptions {
+  /** The bucket whose events are sent (S3 notifications are configured per bucket). */
+  bucket: string;
+  /** Delivers one notification message (SendMessage to the queue). */
+  send: (body: string) => Promise<void>;
+  onError: (error: unknown) => void;
 }
 
 /**
- * Sends an S3 event notification to `send` (the queue) for each object created or deleted in
- * `bucket` on `app`. Notifications go out one at a time, in the order the requests completed.
+ * Sends an S3 event notification for each object created or deleted in the bucket of the server
+ * it is attached to. Notifications go out one at a time, in the order the requests completed.
  */
-export function watchBucket(
-  app: FauxqsApp,
-  options: { bucket: string; send: (body: string) => Promise<void>; onError: (error: unknown) => void },
-): Notifier {
-  let chain: Promise<void> = Promise.resolve();
-  let sent = 0;
-  let pending = 0;
+export class BucketNotifications {
+  private chain: Promise<void> = Promise.resolve();
+  private sentCount = 0;
+  private pendingCount = 0;
 
-  const notify = async (event: ObjectEvent, eventTime: Date): Promise<void> => {
+  constructor(private readonly options: NotificationOptions) {}
+
+  /** Adds the onResponse hook to `app`; Fastify takes hooks only before the server listens. */
+  attach(app: FauxqsApp): void {
+    app.addHook('onResponse', async (request, reply) => {
+      const events = objectEvents(request, reply.statusCode).filter((e) => e.bucket === this.options.bucket);
+      const eventTime = new Date();
+      for (const event of events) {
+        this.pendingCount++;
+        this.chain = this.chain
+          .then(() => this.notify(app, event, eventTime))
+          .catch(this.options.onError)
+          .finally(() => this.pendingCount--);
+      }
+    });
+  }
+
+  /** Notifications sent so far. */
+  get sent(): number {
+    return this.sentCount;
+  }
+
+  /** Notifications for answered requests not sent yet. */
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  /** Resolves once every notification for the requests answered so far has been sent. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  private async notify(app: FauxqsApp, event: ObjectEvent, eventTime: Date): Promise<void> {
     const spec: S3EventSpec = { ...event, eventTime };
     if (event.eventName.startsWith('ObjectCreated:')) Object.assign(spec, await describeObject(app, event.bucket, event.key));
-    await options.send(s3EventMessage(spec));
-    sent++;
-  };
-
-  app.addHook('onResponse', async (request, reply) => {
-    const events = objectEvents(request, reply.statusCode).filter((e) => e.bucket === options.bucket);
-    const eventTime = new Date();
-    for (const event of events) {
-      pending++;
-      chain = chain
-        .then(() => notify(event, eventTime))
-        .catch(options.onError)
-        .finally(() => pending--);
-    }
-  });
-
-  return {
-    get sent() {
-      return sent;
-    },
-    get pending() {
-      return pending;
-    },
-    idle: () => chain,
-  };
+    await this.options.send(s3EventMessage(spec));
+    this.sentCount++;
+  }
 }
 
 /** Size and ETag for a created-object event, read in-process (the object may be gone already). */

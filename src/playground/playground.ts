@@ -8,7 +8,7 @@ import { createSourceClient, createTargetClient } from '../clients/s3-clients.js
 import { errorMessage } from '../engine/errors.js';
 import { createPlaygroundHandler } from './lambda.js';
 import type { LiveView, Status } from './live-view.js';
-import { watchBucket, type Notifier } from './notifications.js';
+import { BucketNotifications } from './notifications.js';
 import { Pump } from './pump.js';
 import { createQueues, queueDepth, sendMessage, VISIBILITY_TIMEOUT_S, type Queues } from './queues.js';
 import { CREDENTIALS, startServer, type Server } from './servers.js';
@@ -32,7 +32,7 @@ export interface Playground {
   sourceClient: S3Client;
   targetClient: S3Client;
   queues: Queues;
-  notifier: Notifier;
+  notifier: BucketNotifications;
   tally: Tally;
   status(): Promise<Status>;
   /** True when no notification, queued message or invocation is pending. */
@@ -42,24 +42,27 @@ export interface Playground {
 }
 
 export async function startPlayground({ sourcePort, targetPort, view }: PlaygroundOptions): Promise<Playground> {
-  const [source, target] = await Promise.all([
-    startServer('source', sourcePort, [BUCKETS.source]),
-    startServer('target', targetPort, [BUCKETS.target]),
-  ]).catch((error: unknown) => {
-    throw new Error(`could not start the local S3 servers: ${errorMessage(error)}`);
-  });
   const warn = (what: string) => (error: unknown) => view.line(view.paint('yellow', `warning: ${what}: ${errorMessage(error)}`));
+  // The queue is created once the server listens; notifications are sent only after that.
+  let queues: Queues | undefined;
+  const notifier = new BucketNotifications({
+    bucket: BUCKETS.source,
+    send: async (body) => {
+      if (queues) await sendMessage(queues.sqs, queues.events, body);
+    },
+    onError: warn('sending an S3 event notification'),
+  });
+  const source = await startServer('source', sourcePort, [BUCKETS.source], (app) => notifier.attach(app));
+  const target = await startServer('target', targetPort, [BUCKETS.target]).catch(async (error: unknown) => {
+    await source.stop();
+    throw error;
+  });
 
-  const queues = await createQueues(source.endpoint).catch(async (error: unknown) => {
+  queues = await createQueues(source.endpoint).catch(async (error: unknown) => {
     await Promise.all([source.stop(), target.stop()]);
     throw error;
   });
   const tally = new Tally();
-  const notifier = watchBucket(source.app, {
-    bucket: BUCKETS.source,
-    send: (body) => sendMessage(queues.sqs, queues.events, body),
-    onError: warn('sending an S3 event notification'),
-  });
   const handler = createPlaygroundHandler({
     sourceEndpoint: source.endpoint,
     targetEndpoint: target.endpoint,

@@ -20,7 +20,7 @@ export const SAMPLE_KEYS = {
   text: 'docs/readme.txt',
   copy: 'docs/readme (copy).txt',
   json: 'data/config.json',
-  awkward: 'photos/summer holiday 🌞 2024.txt',
+  awkward: 'photos/summer holiday 🌞.txt',
   large: 'big/random-20MiB.bin',
 } as const;
 

@@ -38,12 +38,14 @@ async function loadFauxqs(): Promise<typeof import('fauxqs')> {
 
 /**
  * Starts an empty server on 127.0.0.1:`port` (0 = random) with the given buckets. A fixed port
- * that is already in use falls back to a random one.
+ * that is already in use falls back to a random one. `setup` runs before the server listens
+ * (Fastify accepts hooks only then).
  */
-export async function startServer(name: string, port: number, buckets: string[]): Promise<Server> {
+export async function startServer(name: string, port: number, buckets: string[], setup?: (app: FauxqsApp) => void): Promise<Server> {
   const { buildApp } = await loadFauxqs();
   for (const attempt of port === 0 ? [0] : [port, 0]) {
     const app = buildApp({ logger: false });
+    setup?.(app);
     let stopped: Promise<void> | undefined;
     const stop = (): Promise<void> => (stopped ??= app.close());
     try {

@@ -14,6 +14,9 @@ export interface ObjectCheck {
   key: string;
   size?: number;
   md5?: string;
+  contentType?: string;
+  /** User metadata entries (the replicator's own markers left out). */
+  metadataCount?: number;
   /** Empty when the replica is exact. */
   problems: string[];
 }
@@ -64,7 +67,7 @@ export async function compareBuckets(source: BucketRef, target: BucketRef): Prom
     if (JSON.stringify(sorted(s.metadata)) !== JSON.stringify(sorted(t.metadata))) {
       problems.push(`metadata ${JSON.stringify(t.metadata)}, source ${JSON.stringify(s.metadata)}`);
     }
-    checks.push({ key, size: s.size, md5: s.md5, problems });
+    checks.push({ key, size: s.size, md5: s.md5, contentType: s.contentType, metadataCount: Object.keys(s.metadata).length, problems });
   }
   const inSource = new Set(sourceKeys);
   for (const key of targetKeys) if (!inSource.has(key)) checks.push({ key, problems: ['on the target only (not in the source)'] });

@@ -8,6 +8,9 @@ import { isMultipartCheckpoint, type MultipartCheckpoint } from '../engine/check
  * interrupted by a crash or Ctrl-C resumes where it stopped instead of starting over.
  */
 export class CheckpointStore {
+  /** The last write of each file: writes of one object's checkpoints happen in order, never at once. */
+  private readonly writes = new Map<string, Promise<void>>();
+
   constructor(readonly directory: string) {}
 
   private file(source: { bucket: string; key: string }, target: { bucket: string; key: string }): string {
@@ -28,15 +31,27 @@ export class CheckpointStore {
   }
 
   /** Written to a temporary file and renamed, so a crash never leaves half a checkpoint. */
-  async save(checkpoint: MultipartCheckpoint): Promise<void> {
-    await mkdir(this.directory, { recursive: true });
+  save(checkpoint: MultipartCheckpoint): Promise<void> {
     const file = this.file(checkpoint.source, checkpoint.target);
-    const temporary = `${file}.${process.pid}.tmp`;
-    await writeFile(temporary, JSON.stringify(checkpoint));
-    await rename(temporary, file);
+    const text = JSON.stringify(checkpoint);
+    const write = (this.writes.get(file) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(async () => {
+        await mkdir(this.directory, { recursive: true });
+        const temporary = `${file}.${process.pid}.tmp`;
+        await writeFile(temporary, text);
+        await rename(temporary, file);
+      });
+    this.writes.set(file, write);
+    void write.finally(() => {
+      if (this.writes.get(file) === write) this.writes.delete(file);
+    }).catch(() => undefined);
+    return write;
   }
 
   async remove(source: { bucket: string; key: string }, target: { bucket: string; key: string }): Promise<void> {
-    await rm(this.file(source, target), { force: true });
+    const file = this.file(source, target);
+    await this.writes.get(file)?.catch(() => undefined);
+    await rm(file, { force: true });
   }
 }

@@ -195,3 +195,27 @@ describe('misconfiguration', () => {
     expect(run.code).toBe(2);
   });
 });
+
+describe('sync and verify against the embedded server', () => {
+  it('copies and verifies between two fauxqs servers', async () => {
+    const { startEmbeddedS3 } = await import('../support/embedded-s3.js');
+    const { createSourceClient } = await import('../../src/index.js');
+    const [a, b] = await Promise.all([startEmbeddedS3({ buckets: ['src'] }), startEmbeddedS3({ buckets: ['dst'] })]);
+    try {
+      const client = createSourceClient({ endpoint: a.endpoint, credentials: a.credentials });
+      for (const key of ['one.txt', 'dir/two.bin', 'dir/three.bin']) await putObject(client, 'src', key, randomBody(1000));
+      await putMultipartObject(client, 'src', 'dir/multipart.bin', 11 * MiB, 5 * MiB);
+      const env = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', LC_ACCESS_KEY: 'test', LC_SECRET_KEY: 'test', LC_ENDPOINT_URL: b.endpoint };
+      const args = ['s3://src', 's3://dst', '--source-endpoint', a.endpoint];
+      const sync = await cli(['sync', ...args, '--part-size', '5'], env);
+      expect(sync.stderr).toContain('4 replicated');
+      expect(sync.code).toBe(0);
+      const verify = await cli(['verify', ...args, '--deep'], env);
+      expect(verify.stderr).toContain('identical: 4 source objects, 4 target objects');
+      expect(verify.code).toBe(0);
+      expect((await cli(['sync', ...args], env)).stderr).toContain('0 replicated, 4 identical');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
