@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CreateJobCommand, type CreateJobCommandInput, type S3ControlClient } from '@aws-sdk/client-s3-control';
+import { controlFailure } from './errors.js';
 import {
   bareEtag,
   bucketArn,
@@ -207,7 +208,7 @@ function createJobError(error: unknown, input: CreateJobCommandInput): Error {
   } else if (name === 'IdempotencyException') {
     hint = ' (a job was already created with this client request token but different parameters; pass another token)';
   }
-  return new Error(`CreateJob in account ${input.AccountId} failed: ${name}: ${message}${hint}`, { cause: error });
+  return controlFailure(`CreateJob in account ${input.AccountId} failed: ${name}: ${message}${hint}`, error);
 }
 
 /** JSON with object keys sorted at every level, so equal values always serialize the same. */

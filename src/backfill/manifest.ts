@@ -24,6 +24,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { s3Failure } from './errors.js';
 import { bareEtag, checkBucketName, checkObjectKey } from './validate.js';
 
 const MiB = 1024 * 1024;
@@ -83,7 +84,7 @@ export async function* listSourceKeys(options: ListSourceOptions): AsyncGenerato
         signal ? { abortSignal: signal } : {},
       );
     } catch (error) {
-      throw withContext(`listing s3://${bucket}/${prefix ?? ''} failed`, error);
+      throw s3Failure(`listing s3://${bucket}/${prefix ?? ''} failed`, error, bucket, 's3:ListBucket');
     }
     for (const item of page.Contents ?? []) {
       if (item.Key !== undefined && (!filter || filter(item.Key))) yield item.Key;
@@ -130,25 +131,28 @@ export async function uploadStream(
   let uploadId: string | undefined;
   const completed: CompletedPart[] = [];
   let inFlight: Promise<void> | undefined;
+  /** S3 failures say which object they were writing; failures of `chunks` (the listing) pass through as they are. */
+  const s3 = <T>(call: () => Promise<T>): Promise<T> =>
+    call().catch((error: unknown) => Promise.reject(s3Failure(`writing ${where} failed`, error, target.bucket, 's3:PutObject')));
 
   const startPart = async (body: Buffer): Promise<void> => {
     // Wait for the previous part first: at most one part uploads while the next one fills.
     await inFlight;
     if (uploadId === undefined) {
-      const created = await client.send(
-        new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ContentType: contentType }),
+      const created = await s3(() =>
+        client.send(new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ContentType: contentType })),
       );
-      if (!created.UploadId) throw new Error(`starting the multipart upload of ${where} failed: no upload ID returned`);
+      if (!created.UploadId) throw new Error(`writing ${where} failed: CreateMultipartUpload returned no upload ID`);
       uploadId = created.UploadId;
     }
     const partNumber = completed.length + 1;
     if (partNumber > MAX_PARTS) {
-      throw new Error(`${where} would need more than ${MAX_PARTS} parts: the listing is too large for one manifest; use an S3 Inventory report instead`);
+      throw new Error(`writing ${where} failed: it would need more than ${MAX_PARTS} parts; use an S3 Inventory report for a listing this large`);
     }
     completed.push({ PartNumber: partNumber });
     const id = uploadId;
-    inFlight = client
-      .send(
+    inFlight = s3(() =>
+      client.send(
         new UploadPartCommand({
           Bucket: target.bucket,
           Key: target.key,
@@ -158,11 +162,11 @@ export async function uploadStream(
           ContentLength: body.length,
           ContentMD5: md5Base64(body),
         }),
-      )
-      .then((result) => {
-        if (!result.ETag) throw new Error(`uploading part ${partNumber} of ${where} returned no ETag`);
-        completed[partNumber - 1] = { PartNumber: partNumber, ETag: result.ETag };
-      });
+      ),
+    ).then((result) => {
+      if (!result.ETag) throw new Error(`writing ${where} failed: part ${partNumber} returned no ETag`);
+      completed[partNumber - 1] = { PartNumber: partNumber, ETag: result.ETag };
+    });
     // Attach a handler now so a failure while the next part fills is not an unhandled rejection;
     // it is rethrown by the next `await inFlight`.
     inFlight.catch(() => undefined);
@@ -185,30 +189,30 @@ export async function uploadStream(
     pending = [];
 
     if (uploadId === undefined) {
-      const put = await client.send(
-        new PutObjectCommand({
-          Bucket: target.bucket,
-          Key: target.key,
-          Body: rest,
-          ContentLength: rest.length,
-          ContentMD5: md5Base64(rest),
-          ContentType: contentType,
-        }),
+      const put = await s3(() =>
+        client.send(
+          new PutObjectCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            Body: rest,
+            ContentLength: rest.length,
+            ContentMD5: md5Base64(rest),
+            ContentType: contentType,
+          }),
+        ),
       );
-      return { etag: await etagOf(client, target, put.ETag), bytes: total, parts: 0 };
+      return { etag: await s3(() => etagOf(client, target, put.ETag)), bytes: total, parts: 0 };
     }
 
     if (rest.length > 0) await startPart(rest);
     await inFlight;
-    const done = await client.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: target.bucket,
-        Key: target.key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: completed },
-      }),
+    const id = uploadId;
+    const done = await s3(() =>
+      client.send(
+        new CompleteMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: id, MultipartUpload: { Parts: completed } }),
+      ),
     );
-    return { etag: await etagOf(client, target, done.ETag), bytes: total, parts: completed.length };
+    return { etag: await s3(() => etagOf(client, target, done.ETag)), bytes: total, parts: completed.length };
   } catch (error) {
     if (uploadId !== undefined) {
       await inFlight?.catch(() => undefined);
@@ -216,13 +220,12 @@ export async function uploadStream(
         .send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }))
         .catch(() => undefined);
     }
-    throw withContext(`writing ${where} failed`, error);
+    throw error;
   }
 }
 
-export interface WriteCsvManifestOptions extends Omit<ListSourceOptions, 'bucket'> {
-  /** The source bucket listed into the manifest. */
-  bucket: string;
+/** Lists `source` s3://bucket/prefix (see ListSourceOptions) into the manifest at manifestBucket/manifestKey. */
+export interface WriteCsvManifestOptions extends ListSourceOptions {
   manifestBucket: string;
   manifestKey: string;
   /** Client for the manifest bucket; default the source client. */
@@ -284,10 +287,7 @@ export async function writeCsvManifest(options: WriteCsvManifestOptions): Promis
 /** Counts what writeCsvManifest would write, without writing anything (for --dry-run). */
 export async function countManifestObjects(options: ListSourceOptions): Promise<number> {
   let objects = 0;
-  for await (const key of listSourceKeys(options)) {
-    void key;
-    objects++;
-  }
+  for await (const _key of listSourceKeys(options)) objects++;
   return objects;
 }
 
@@ -301,10 +301,4 @@ async function etagOf(client: S3Client, target: { bucket: string; key: string },
   const head = await client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: target.key }));
   if (!head.ETag) throw new Error(`s3://${target.bucket}/${target.key} has no ETag; CreateJob needs it`);
   return bareEtag(head.ETag);
-}
-
-function withContext(context: string, error: unknown): Error {
-  const message = error instanceof Error ? `${error.name !== 'Error' ? `${error.name}: ` : ''}${error.message}` : String(error);
-  if (error instanceof Error && error.message.startsWith(context)) return error;
-  return new Error(`${context}: ${message}`, { cause: error });
 }

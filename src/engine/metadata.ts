@@ -38,7 +38,24 @@ export function unquoteEtag(etag: string | undefined): string {
   return (etag ?? '').replace(/^(W\/)?"|"$/g, '');
 }
 
-export function objectStateFromHead(head: HeadObjectCommandOutput): ObjectState {
+/** The fields HEAD and GET both return. */
+type ObjectResponse = Pick<
+  HeadObjectCommandOutput,
+  | 'ETag'
+  | 'ContentLength'
+  | 'VersionId'
+  | 'LastModified'
+  | 'Metadata'
+  | 'ContentType'
+  | 'CacheControl'
+  | 'ContentDisposition'
+  | 'ContentEncoding'
+  | 'ContentLanguage'
+  | 'Expires'
+  | 'ExpiresString'
+>;
+
+export function objectStateFromHead(head: ObjectResponse): ObjectState {
   const state: ObjectState = {
     etag: unquoteEtag(head.ETag),
     size: head.ContentLength ?? 0,

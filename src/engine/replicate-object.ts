@@ -3,10 +3,20 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
 import { headObject as head } from './head-object.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
-import { isReplicaOf, recordedSource, type ObjectState } from './metadata.js';
+import { isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
 import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
 import { TransferBudget } from './transfer-budget.js';
-import { abortUpload, putMultipart, putSingle, type Destination, type PinnedSource, type TransferContext } from './transfer.js';
+import {
+  abortUpload,
+  putBody,
+  putMultipart,
+  putSingle,
+  withWholeObject,
+  type Destination,
+  type PinnedSource,
+  type TransferContext,
+  type WrittenObject,
+} from './transfer.js';
 import type {
   ReplicateOptions,
   ReplicationResult,
@@ -81,6 +91,64 @@ export async function replicateObject(
   let resume = options.resume;
   let restarts = 0;
 
+  const pinnedTo = (state: ObjectState): PinnedSource => ({ client: source.client, bucket: source.bucket, key: source.key, state });
+  const sourceTags = (state: ObjectState): Promise<TagSet | undefined> =>
+    options.copyTags ? readSourceTags(pinnedTo(state)) : Promise.resolve(undefined);
+
+  /** The target already is a replica of `current`: bring its tags along if asked, and say so. */
+  const skipIdentical = async (current: ObjectState): Promise<ReplicationResult> => {
+    const tags = await sourceTags(current);
+    const tagsOutcome: TagsOutcome = tags ? await writeTargetTags(dest, tags, false) : 'not-requested';
+    return { ...base(), status: 'skipped', reason: 'identical', sourceEtag: current.etag, tags: tagsOutcome };
+  };
+
+  /**
+   * After a write: verify the replica (a HEAD, unless the PUT's reply already proved it) while
+   * reading the source again; a source that changed meanwhile means starting over.
+   */
+  const finish = async (current: ObjectState, written: WrittenObject): Promise<ReplicationResult> => {
+    const recheck = !source.versionId && options.recheckSource !== false;
+    const [replica, now] = await Promise.all([
+      written.etagVerified ? undefined : head(target.client, 'target', target.bucket, target.key, undefined, signal),
+      recheck ? head(source.client, 'source', source.bucket, source.key, undefined, signal) : current,
+    ]);
+    if (!written.etagVerified) {
+      if (!replica || recordedSource(replica)?.etag !== current.etag) {
+        // Another writer replaced the key between our write and this read: reconcile again.
+        throw new SourceChangedError('target changed by another writer after the copy');
+      }
+      const problems: string[] = [];
+      if (replica.size !== current.size) problems.push(`size ${replica.size}, expected ${current.size}`);
+      if (written.expectedEtag && /^[0-9a-f]{32}(-\d+)?$/.test(replica.etag) && replica.etag !== written.expectedEtag) {
+        problems.push(`ETag ${replica.etag}, expected ${written.expectedEtag}`);
+      }
+      if (problems.length > 0) {
+        // A replica that fails verification carries our markers: delete it, or a later run would skip it.
+        await target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key })).catch(() => undefined);
+        throw new ReplicationFailure('integrity', `replica does not match what was sent: ${problems.join('; ')}`, true);
+      }
+    }
+    if (!now || !sameState(now, current)) throw new SourceChangedError('source changed after the copy');
+
+    const tags = await sourceTags(current);
+    const tagsOutcome: TagsOutcome = tags ? await writeTargetTags(dest, tags, true) : 'not-requested';
+    const targetEtag = replica?.etag || written.expectedEtag;
+    return {
+      ...base(),
+      status: 'replicated',
+      method: written.method,
+      bytes: current.size,
+      parts: written.parts,
+      ...(written.partSize !== undefined && { partSize: written.partSize }),
+      sourceEtag: current.etag,
+      ...(current.versionId && { sourceVersionId: current.versionId }),
+      ...(targetEtag && { targetEtag }),
+      tags: tagsOutcome,
+      restarts,
+      resumedParts: written.resumedParts,
+    };
+  };
+
   try {
     validateKey(source.key, 'source', limits);
     validateKey(target.key, 'target', limits);
@@ -91,11 +159,42 @@ export async function replicateObject(
         false,
       );
     }
+    const singlePutLimit = Math.min(options.multipartThreshold ?? partSize, limits.maxSinglePutSize);
     for (;;) {
       try {
+        // Fast path: the caller knows the source's ETag and it is small, so one conditional GET
+        // gives both its state and its body. Only on the first attempt: a restart reads afresh.
+        const hint = options.sourceHint;
+        if (hint && restarts === 0 && !resume && !source.versionId && hint.size <= singlePutLimit) {
+          const hinted: PinnedSource = {
+            client: source.client,
+            bucket: source.bucket,
+            key: source.key,
+            state: { etag: unquoteEtag(hint.etag), size: hint.size, headers: { metadata: {} } },
+          };
+          const existingPromise = options.targetKnownMissing
+            ? Promise.resolve(undefined)
+            : head(target.client, 'target', target.bucket, target.key, undefined, signal);
+          existingPromise.catch(() => undefined);
+          const fast = await withWholeObject(hinted, ctx, async (read) => {
+            const existing = await existingPromise;
+            if (existing && isReplicaOf(existing, read.state)) return { current: read.state, existing };
+            return { current: read.state, written: await putBody(read, dest, ctx) };
+          }).catch((error: unknown) => {
+            if (error instanceof SourceChangedError) return undefined; // changed since the hint: the slow path below
+            throw error;
+          });
+          if (fast) {
+            if ('written' in fast && fast.written) return await finish(fast.current, fast.written);
+            return await skipIdentical(fast.current);
+          }
+        }
+
         const [current, existing] = await Promise.all([
           head(source.client, 'source', source.bucket, source.key, source.versionId, signal),
-          head(target.client, 'target', target.bucket, target.key, undefined, signal),
+          options.targetKnownMissing && restarts === 0
+            ? undefined
+            : head(target.client, 'target', target.bucket, target.key, undefined, signal),
         ]);
 
         if (!current) {
@@ -110,14 +209,10 @@ export async function replicateObject(
           return { ...base(), status: 'deleted' };
         }
 
-        const pinned: PinnedSource = { client: source.client, bucket: source.bucket, key: source.key, state: current };
-        const tags: TagSet | undefined = options.copyTags ? await readSourceTags(pinned) : undefined;
-
         if (existing && isReplicaOf(existing, current)) {
           // A continued upload whose object is already complete (e.g. a redelivered continuation).
           if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
-          const tagsOutcome: TagsOutcome = tags ? await writeTargetTags(dest, tags, false) : 'not-requested';
-          return { ...base(), status: 'skipped', reason: 'identical', sourceEtag: current.etag, tags: tagsOutcome };
+          return await skipIdentical(current);
         }
 
         let plan;
@@ -126,6 +221,7 @@ export async function replicateObject(
         } catch (error) {
           throw new ReplicationFailure('too-large', (error as Error).message, false);
         }
+        const pinned: PinnedSource = { client: source.client, bucket: source.bucket, key: source.key, state: current };
         const written =
           plan.method === 'single-put'
             ? { paused: false as const, ...(await putSingle(pinned, dest, ctx)) }
@@ -134,43 +230,7 @@ export async function replicateObject(
         if (written.paused) {
           return { ...base(), status: 'paused', checkpoint: written.checkpoint, bytesDone: written.bytesDone, bytesLeft: written.bytesLeft };
         }
-
-        // Verify the replica and re-read the source, in parallel.
-        const [replica, now] = await Promise.all([
-          head(target.client, 'target', target.bucket, target.key, undefined, signal),
-          source.versionId ? Promise.resolve(current) : head(source.client, 'source', source.bucket, source.key, undefined, signal),
-        ]);
-        if (!replica || recordedSource(replica)?.etag !== current.etag) {
-          // Another writer replaced the key between our write and this read: reconcile again.
-          throw new SourceChangedError('target changed by another writer after the copy');
-        }
-        const problems: string[] = [];
-        if (replica.size !== current.size) problems.push(`size ${replica.size}, expected ${current.size}`);
-        if (written.expectedEtag && replica.etag && /^[0-9a-f]{32}(-\d+)?$/.test(replica.etag) && replica.etag !== written.expectedEtag) {
-          problems.push(`ETag ${replica.etag}, expected ${written.expectedEtag}`);
-        }
-        if (problems.length > 0) {
-          // A replica that fails verification carries our markers: delete it, or a later run would skip it.
-          await target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key })).catch(() => undefined);
-          throw new ReplicationFailure('integrity', `replica does not match what was sent: ${problems.join('; ')}`, true);
-        }
-        if (!now || !sameState(now, current)) throw new SourceChangedError('source changed after the copy');
-
-        const tagsOutcome: TagsOutcome = tags ? await writeTargetTags(dest, tags, true) : 'not-requested';
-        return {
-          ...base(),
-          status: 'replicated',
-          method: written.method,
-          bytes: current.size,
-          parts: written.parts,
-          ...(written.partSize !== undefined && { partSize: written.partSize }),
-          sourceEtag: current.etag,
-          ...(current.versionId && { sourceVersionId: current.versionId }),
-          ...(replica.etag && { targetEtag: replica.etag }),
-          tags: tagsOutcome,
-          restarts,
-          resumedParts: written.resumedParts,
-        };
+        return await finish(current, written);
       } catch (error) {
         if (!(error instanceof SourceChangedError)) throw error;
         if (restarts >= maxRestarts) {

@@ -14,7 +14,7 @@ import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
-import { unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
+import { objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -48,6 +48,8 @@ export interface WrittenObject {
   partSize?: number;
   /** The ETag the target should report: MD5 of the body, or MD5 of the part MD5s plus `-N`. */
   expectedEtag: string;
+  /** The target's reply already proved the content (a single PUT whose ETag is our MD5). */
+  etagVerified: boolean;
   resumedParts: number;
 }
 
@@ -62,7 +64,7 @@ async function readSource(
   range: { start: number; end: number } | undefined,
   buffer: Buffer,
   signal: AbortSignal,
-): Promise<{ body: Buffer; md5: Buffer }> {
+): Promise<SourceRead> {
   const { state } = source;
   const length = buffer.length;
   // Hashed as it arrives, so hashing interleaves with network reads instead of blocking after.
@@ -89,6 +91,11 @@ async function readSource(
     throw error;
   });
   const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+  if (response.ContentLength !== undefined && response.ContentLength !== length) {
+    // Same ETag but another size: the caller's idea of the object was wrong; look again.
+    body?.destroy?.();
+    throw new SourceChangedError(`source s3://${source.bucket}/${source.key} is ${response.ContentLength} bytes, not ${length}`);
+  }
   let offset = 0;
   try {
     if (body) {
@@ -108,7 +115,15 @@ async function readSource(
   if (offset !== length) {
     throw new ReplicationFailure('integrity', `source returned ${offset} bytes where ${length} were expected`, true);
   }
-  return { body: buffer, md5: hash.digest() };
+  return { body: buffer, md5: hash.digest(), state: objectStateFromHead(response) };
+}
+
+/** A body read from the source, its MD5, and the object's state as the GET reported it. */
+export interface SourceRead {
+  body: Buffer;
+  md5: Buffer;
+  /** Headers and metadata of the object (for a ranged read, `size` is the range's). */
+  state: ObjectState;
 }
 
 /** The ETag S3 gives a multipart object: MD5 of the concatenated binary part MD5s, then `-N`. */
@@ -144,34 +159,48 @@ function unsignedPayload<C extends { middlewareStack: { add: Function } }>(comma
   return withRawHeader(command, 'x-amz-content-sha256', 'UNSIGNED-PAYLOAD');
 }
 
-/** Copies an object with one GET and one PUT carrying Content-MD5. */
-export async function putSingle(source: PinnedSource, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
-  const size = source.state.size;
-  return ctx.budget.run(size, async (buffer) => {
-    const { body, md5: digest } = await readSource(source, undefined, buffer, ctx.signal);
-    const command = withRawHeader(
-      unsignedPayload(new PutObjectCommand({
+/**
+ * Reads the whole pinned source into a buffer from the budget and hands it to `use`, which
+ * owns the buffer until it settles (it must not keep it).
+ */
+export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, use: (read: SourceRead) => Promise<T>): Promise<T> {
+  return ctx.budget.run(source.state.size, async (buffer) => use(await readSource(source, undefined, buffer, ctx.signal)));
+}
+
+/**
+ * Writes a body read from the source with one PUT carrying Content-MD5 and the source's
+ * headers. The returned ETag is compared with the MD5 sent: when it is a plain MD5 and equal,
+ * the target provably stored exactly these bytes.
+ */
+export async function putBody(read: SourceRead, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
+  const size = read.body.length;
+  const command = withRawHeader(
+    unsignedPayload(
+      new PutObjectCommand({
         Bucket: target.bucket,
         Key: target.key,
-        Body: body,
+        Body: read.body,
         ContentLength: size,
-        ContentMD5: digest.toString('base64'),
-        ...writeParameters(source.state),
-      })),
-      'expires',
-      source.state.headers.expires,
-    );
-    const response = await s3Call('target', target.bucket, 's3:PutObject', () =>
-      target.client.send(command, { abortSignal: ctx.signal }),
-    );
-    const expectedEtag = digest.toString('hex');
-    const returned = unquoteEtag(response.ETag);
-    if (QUOTED_MD5.test(returned) && returned !== expectedEtag) {
-      throw new ReplicationFailure('integrity', `target stored ETag ${returned}, expected MD5 ${expectedEtag}`, true);
-    }
-    ctx.onProgress?.(size);
-    return { method: 'single-put', parts: 1, expectedEtag, resumedParts: 0 };
-  });
+        ContentMD5: read.md5.toString('base64'),
+        ...writeParameters(read.state),
+      }),
+    ),
+    'expires',
+    read.state.headers.expires,
+  );
+  const response = await s3Call('target', target.bucket, 's3:PutObject', () => target.client.send(command, { abortSignal: ctx.signal }));
+  const expectedEtag = read.md5.toString('hex');
+  const returned = unquoteEtag(response.ETag);
+  if (QUOTED_MD5.test(returned) && returned !== expectedEtag) {
+    throw new ReplicationFailure('integrity', `target stored ETag ${returned}, expected MD5 ${expectedEtag}`, true);
+  }
+  ctx.onProgress?.(size);
+  return { method: 'single-put', parts: 1, expectedEtag, etagVerified: returned === expectedEtag, resumedParts: 0 };
+}
+
+/** Copies an object with one GET and one PUT carrying Content-MD5. */
+export function putSingle(source: PinnedSource, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
+  return withWholeObject(source, ctx, (read) => putBody(read, target, ctx));
 }
 
 export interface MultipartPlan {
@@ -393,6 +422,7 @@ export async function putMultipart(
       parts: parts.length,
       partSize: plan.partSize,
       expectedEtag: parts.every((p) => QUOTED_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
+      etagVerified: false,
       resumedParts,
     };
   } catch (error) {

@@ -64,6 +64,19 @@ export interface ReplicateOptions {
   onProgress?: (bytes: number) => void;
   /** Cancels the replication; the multipart upload is aborted. */
   signal?: AbortSignal;
+  /**
+   * What a listing or an event said about the source. A small object is then read with one
+   * conditional GET (If-Match on this ETag) instead of HEAD + GET; if the source changed since,
+   * the engine falls back to reading its current state.
+   */
+  sourceHint?: { etag: string; size: number };
+  /** The caller has just seen that the target key does not exist (a listing): skip its HEAD. */
+  targetKnownMissing?: boolean;
+  /**
+   * After writing, read the source again and start over if it changed (default true). This is
+   * what makes concurrent and reordered events converge; a one-off copy of a listing may skip it.
+   */
+  recheckSource?: boolean;
 }
 
 export type SkipReason =

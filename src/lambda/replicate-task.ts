@@ -76,6 +76,9 @@ export async function replicateTask(
     copyTags: config.replicateTags,
     deleteWhenSourceMissing: config.replicateDeletes,
     shouldPause: new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency).shouldPause,
+    // A create event names the object's ETag and size: small objects are then read with one
+    // conditional GET. The engine still re-reads the source after writing, so stale events converge.
+    ...(task.action === 'replicate' && task.eTag && task.size !== undefined && { sourceHint: { etag: task.eTag, size: task.size } }),
     ...(resume && { resume: resume.checkpoint }),
   };
   const run = async (client: S3Client) =>

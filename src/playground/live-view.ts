@@ -12,25 +12,29 @@ export interface Status {
   deadLetters?: number;
 }
 
-const COLORS = { green: 32, yellow: 33, red: 31, dim: 2, bold: 1 } as const;
+const COLORS = { green: 32, yellow: 33, red: 31, dim: 2 } as const;
 
 export class LiveView {
   private statusLine = '';
   private timer: NodeJS.Timeout | undefined;
   private read: (() => Promise<Status>) | undefined;
+  private closed = false;
 
   constructor(
     private readonly out: NodeJS.WriteStream = process.stdout,
-    readonly tty: boolean = Boolean(process.stdout.isTTY) && process.env.TERM !== 'dumb',
-  ) {}
+    readonly tty: boolean = Boolean(out.isTTY) && process.env.TERM !== 'dumb',
+  ) {
+    // A reader that went away (`| head`) ends the output, not the run.
+    out.on('error', () => (this.closed = true));
+  }
 
   /** Prints a line (above the counters line on a terminal). */
   line(text = ''): void {
     if (!this.tty) {
-      this.out.write(`${text}\n`);
+      this.write(`${text}\n`);
       return;
     }
-    this.out.write(`\r\x1b[2K${text}\n${this.statusLine}`);
+    this.write(`\r\x1b[2K${text}\n${this.statusLine}`);
     if (this.read) void this.draw(); // the counters may have changed with this line
   }
 
@@ -53,7 +57,7 @@ export class LiveView {
     const line = this.paint('dim', formatStatus(status));
     if (line === this.statusLine) return;
     this.statusLine = line;
-    this.out.write(`\r\x1b[2K${line}`);
+    this.write(`\r\x1b[2K${line}`);
   }
 
   /** Stops redrawing and leaves the cursor on a fresh line. */
@@ -63,33 +67,43 @@ export class LiveView {
     this.timer = undefined;
     this.read = undefined;
     this.statusLine = '';
-    this.out.write('\r\x1b[2K');
+    this.write('\r\x1b[2K');
   }
 
   paint(color: keyof typeof COLORS, text: string): string {
     return this.tty ? `\x1b[${COLORS[color]}m${text}\x1b[0m` : text;
   }
+
+  private write(text: string): void {
+    if (!this.closed) this.out.write(text);
+  }
 }
 
-export function formatOutcome(outcome: TaskOutcome, paint: (color: keyof typeof COLORS, text: string) => string = (_, t) => t): string {
+type Paint = (color: keyof typeof COLORS, text: string) => string;
+
+/** status, key, size, duration, lag (event → replica) */
+export function formatOutcome(outcome: TaskOutcome, paint: Paint = (_, text) => text): string {
   const r = outcome.result;
   const key = displayKey(outcome.task.key).padEnd(32);
-  const lag = outcome.task.eventTime ? `lag ${formatMs(Date.now() - outcome.task.eventTime.getTime())}` : '';
+  const eventTime = outcome.task.eventTime;
+  const lag = eventTime ? `lag ${formatMs(Date.now() - eventTime.getTime())}` : '';
+  const took = (ms: number) => `in ${formatMs(ms)}`.padEnd(10);
   switch (r.status) {
-    case 'replicated':
-      return `${paint('green', 'replicated')}  ${key} ${formatBytes(r.bytes).padStart(10)}  ${`in ${formatMs(r.durationMs)}`.padEnd(10)} ${lag}${r.method === 'multipart' ? `  (${r.parts} parts)` : ''}`;
+    case 'replicated': {
+      const parts = r.method === 'multipart' ? `  (${r.parts} parts)` : '';
+      return `${paint('green', 'replicated')}  ${key} ${formatBytes(r.bytes).padStart(10)}  ${took(r.durationMs)} ${lag}${parts}`;
+    }
     case 'deleted':
-      return `${paint('yellow', 'deleted   ')}  ${key} ${''.padStart(10)}  ${`in ${formatMs(r.durationMs)}`.padEnd(10)} ${lag}`;
+      return `${paint('yellow', 'deleted   ')}  ${key} ${''.padStart(10)}  ${took(r.durationMs)} ${lag}`;
     case 'skipped':
-      return `${paint('dim', 'skipped   ')}  ${key} ${r.reason}`;
     case 'ignored':
-      return `${paint('dim', 'ignored   ')}  ${key} ${r.reason}`;
+      return `${paint('dim', r.status.padEnd(10))}  ${key} ${r.reason}`;
     case 'paused':
       return outcome.continued
         ? `${paint('yellow', 'continued ')}  ${key} ${formatBytes(r.bytesDone)} done, continuing in the next invocation`
         : `${paint('red', 'failed    ')}  ${key} paused with nowhere to continue`;
     case 'failed':
-      return `${paint('red', 'failed    ')}  ${key} ${r.reason}: ${r.message}${r.retryable ? ' (the message returns to the queue)' : ''}`;
+      return `${paint('red', 'failed    ')}  ${key} ${r.reason}: ${r.message} (the message returns to the queue)`;
   }
 }
 

@@ -44,12 +44,24 @@ const options = program.opts<Options>();
 const view = new LiveView();
 const started = Date.now();
 
-/** Stops the playground within STOP_TIMEOUT_MS and prints the summary. */
-async function shutdown(pg: Playground): Promise<void> {
-  view.stopStatus();
-  const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref());
-  await Promise.race([pg.stop(), timeout]);
-  view.line(`summary: ${formatStatus({ counters: pg.tally.counters })} · ${((Date.now() - started) / 1000).toFixed(1)} s`);
+/** What Ctrl-C (SIGINT) or SIGTERM does; until the servers are up there is nothing to clean up. */
+let onSignal = (signal: NodeJS.Signals): void => {
+  view.line(`${signal}: stopped before the playground was ready`);
+  process.exit(options.once ? 130 : 0);
+};
+process.on('SIGINT', (signal) => onSignal(signal));
+process.on('SIGTERM', (signal) => onSignal(signal));
+
+let stopped: Promise<void> | undefined;
+
+/** Stops the playground (giving up after STOP_TIMEOUT_MS) and prints the summary, once. */
+function shutdown(pg: Playground): Promise<void> {
+  return (stopped ??= (async () => {
+    view.stopStatus();
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, STOP_TIMEOUT_MS).unref());
+    await Promise.race([pg.stop(), timeout]);
+    view.line(`summary: ${formatStatus({ counters: pg.tally.counters })} · ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  })());
 }
 
 async function interactive(pg: Playground): Promise<void> {
@@ -57,19 +69,19 @@ async function interactive(pg: Playground): Promise<void> {
   view.line('');
   view.startStatus(() => pg.status());
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(130); // a second Ctrl-C: don't wait
-    stopping = true;
+  onSignal = (signal) => {
+    if (stopped) process.exit(130); // a second Ctrl-C: don't wait
     view.line(`${signal}: stopping, waiting for the copies in flight…`);
     void shutdown(pg).then(() => process.exit(0));
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
 
-  const keys = await seedSamples(pg.sourceClient, BUCKETS.source);
-  view.line(`seeded ${keys.length} sample objects into "${BUCKETS.source}"; watch them arrive in "${BUCKETS.target}"`);
-  view.line('ready');
+  try {
+    const keys = await seedSamples(pg.sourceClient, BUCKETS.source);
+    view.line(`seeded ${keys.length} sample objects into "${BUCKETS.source}"; watch them arrive in "${BUCKETS.target}"`);
+    view.line('ready');
+  } catch (error) {
+    if (!stopped) throw error; // stopped while seeding: not an error
+  }
 }
 
 async function once(pg: Playground): Promise<number> {
@@ -82,12 +94,11 @@ async function once(pg: Playground): Promise<number> {
       ONCE_TIMEOUT_MS - (Date.now() - started),
     );
   });
-  const stop = (signal: NodeJS.Signals): void => {
+  onSignal = (signal) => {
+    if (stopped) process.exit(130);
     view.line(`${signal}: interrupted while ${progress.stage}`);
     void shutdown(pg).then(() => process.exit(130));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
   try {
     const ok = await Promise.race([runOnce(pg, view, progress), timeout]);
     view.line(ok ? 'PASS: the target is an exact copy of the source' : 'FAIL: the target is not an exact copy of the source');

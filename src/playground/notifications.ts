@@ -80,7 +80,6 @@ export interface NotificationOptions {
  */
 export class BucketNotifications {
   private chain: Promise<void> = Promise.resolve();
-  private sentCount = 0;
   private pendingCount = 0;
 
   constructor(private readonly options: NotificationOptions) {}
@@ -100,11 +99,6 @@ export class BucketNotifications {
     });
   }
 
-  /** Notifications sent so far. */
-  get sent(): number {
-    return this.sentCount;
-  }
-
   /** Notifications for answered requests not sent yet. */
   get pending(): number {
     return this.pendingCount;
@@ -119,7 +113,6 @@ export class BucketNotifications {
     const spec: S3EventSpec = { ...event, eventTime };
     if (event.eventName.startsWith('ObjectCreated:')) Object.assign(spec, await describeObject(app, event.bucket, event.key));
     await this.options.send(s3EventMessage(spec));
-    this.sentCount++;
   }
 }
 

@@ -160,6 +160,11 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
       }
       const resume = await options.checkpoints?.load(src, dst);
       const result = await replicateObject(src, dst, {
+        // The listings already said what the source is and whether the target has the key.
+        sourceHint: { etag: object.etag, size: object.size },
+        targetKnownMissing: !existing.has(relative),
+        // A listing is a snapshot: what changes on the source after it is the next run's (or the Lambda's) work.
+        recheckSource: false,
         budget,
         partSize,
         copyTags: options.copyTags ?? false,

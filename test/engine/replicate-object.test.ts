@@ -281,6 +281,26 @@ describe('consistency while the source changes', () => {
   });
 });
 
+describe('source hints from listings and events', () => {
+  it('copies a small object from its hint, and falls back to the current state when the hint is stale', async () => {
+    const key = 'hints/object.bin';
+    const v1 = randomBody(777);
+    await putObject(source, src, key, v1, { ContentType: 'text/x-v1', Metadata: { v: '1' } });
+    const hint = { etag: md5Hex(v1), size: v1.length };
+    const first = expectStatus(await replicate(key, { ...small, sourceHint: hint, targetKnownMissing: true }), 'replicated');
+    expect(first.sourceEtag).toBe(md5Hex(v1));
+    await expectExactReplica(key);
+
+    const v2 = randomBody(999);
+    await putObject(source, src, key, v2, { ContentType: 'text/x-v2' });
+    // The stale hint (v1) fails its If-Match: the engine reads what the source is now.
+    expectStatus(await replicate(key, { ...small, sourceHint: hint }), 'replicated');
+    expect((await readBack(target, dst, key)).md5).toBe(md5Hex(v2));
+    await expectExactReplica(key);
+    expect(expectStatus(await replicate(key, { ...small, sourceHint: { etag: md5Hex(v2), size: v2.length } }), 'skipped').reason).toBe('identical');
+  });
+});
+
 describe('multipart uploads are never left behind', () => {
   it('pauses with a checkpoint and resumes, reusing the parts already uploaded', async () => {
     const key = 'resume/object.bin';

@@ -2,7 +2,7 @@
  * Convergence: duplicated, reordered and concurrent events for one key leave the target equal
  * to the source's current state (Ceph RGW; the handler re-reads the source for every event).
  */
-import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
 import { createHandler } from '../../src/lambda/handler.js';
 import { createBucket, md5Hex, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
@@ -50,15 +50,16 @@ async function history(key: string): Promise<{ events: S3EventSpec[]; final: Buf
   const events: S3EventSpec[] = [];
   let sequence = 0;
   const seq = () => (++sequence).toString(16).padStart(16, '0');
-  for (const size of [100, 6 * 1024 * 1024 + 1]) {
-    await putObject(source, src, key, randomBody(size));
-    events.push({ bucket: src, key, eventName: 'ObjectCreated:Put', sequencer: seq() });
-  }
+  // Create events carry the ETag and size of the version they announce, as S3's do.
+  const create = async (body: Buffer) => {
+    const { ETag } = await source.send(new PutObjectCommand({ Bucket: src, Key: key, Body: body }));
+    events.push({ bucket: src, key, eventName: 'ObjectCreated:Put', sequencer: seq(), eTag: ETag!.replaceAll('"', ''), size: body.length });
+  };
+  for (const size of [100, 6 * 1024 * 1024 + 1]) await create(randomBody(size));
   await source.send(new DeleteObjectCommand({ Bucket: src, Key: key }));
   events.push({ bucket: src, key, eventName: 'ObjectRemoved:Delete', sequencer: seq() });
   const final = randomBody(300);
-  await putObject(source, src, key, final);
-  events.push({ bucket: src, key, eventName: 'ObjectCreated:Put', sequencer: seq() });
+  await create(final);
   return { events, final };
 }
 

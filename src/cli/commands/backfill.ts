@@ -27,6 +27,7 @@ import {
   type BackfillJobOptions,
   type BackfillManifest,
 } from '../../backfill/index.js';
+import { s3Failure } from '../../backfill/errors.js';
 import { ConfigurationError } from '../../clients/s3-clients.js';
 import { createKeyFilter } from '../../filters/key-filter.js';
 import { sourceClient } from '../connections.js';
@@ -48,6 +49,7 @@ interface BackfillCommandOptions {
   description?: string;
   schemaVersion: string;
   confirmationRequired: boolean;
+  clientRequestToken?: string;
   printPolicies?: boolean;
   dryRun?: boolean;
   json?: boolean;
@@ -93,7 +95,12 @@ Example:
   lyve-replicator backfill s3://photos/2024/ --batch-operations \\
     --function-arn arn:aws:lambda:us-east-1:123456789012:function:lyve-replicator \\
     --role-arn arn:aws:iam::123456789012:role/lyve-replicator-backfill \\
-    --manifest s3://ops-bucket/backfill/photos-2024.csv --report s3://ops-bucket/backfill/reports`;
+    --manifest s3://ops-bucket/backfill/photos-2024.csv --report s3://ops-bucket/backfill/reports
+
+Running the same command again over an unchanged listing sends the same ClientRequestToken (it is
+derived from the request, manifest ETag included), so S3 does not start a second identical job;
+pass --client-request-token to deliberately create another one.
+`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -118,6 +125,7 @@ export function registerBackfill(program: Command): void {
     .option('--description <text>', 'job description (default: "lyve-replicator backfill s3://…")')
     .option('--schema-version <version>', 'Lambda invocation schema, 1.0 or 2.0 (the handler reads both)', '2.0')
     .option('--no-confirmation-required', 'start the job as soon as it is ready instead of waiting for confirmation')
+    .option('--client-request-token <token>', 'idempotency token for CreateJob (default: derived from the request)')
     .option('--print-policies', 'print the IAM policies for the job role and for whoever runs this, then exit')
     .option('--dry-run', 'list and show the CreateJob request; write no manifest and create no job')
     .option('--json', 'print a machine-readable result on stdout')
@@ -214,6 +222,7 @@ async function runBackfill(sourceArg: string, options: BackfillCommandOptions, i
       description: plan.description,
       confirm: plan.confirm,
       schemaVersion: plan.schemaVersion,
+      ...(options.clientRequestToken !== undefined && { clientRequestToken: options.clientRequestToken }),
     };
     const reportUrl = `s3://${plan.report.bucket}/${plan.report.prefix ? `${plan.report.prefix}/` : ''}job-JOB_ID/`;
 
@@ -356,6 +365,16 @@ function resolvePlan(sourceArg: string, options: BackfillCommandOptions): Backfi
 
   const report = options.report ? attempt(() => parseS3Location(options.report!, '--report')) : undefined;
   if (report) attempt(() => checkBucketName(report.bucket, '--report bucket'));
+  if (options.clientRequestToken !== undefined && !/^[\x20-\x7e]{1,64}$/.test(options.clientRequestToken)) {
+    problems.push('--client-request-token must be 1-64 printable ASCII characters');
+  }
+  // The Lambda's bucket notifications would replicate the manifest and the reports too.
+  if (source && manifest?.kind === 'csv' && manifest.location.bucket === source.bucket) {
+    warnings.push(`the manifest is written into the source bucket ${source.bucket}: the replication Lambda will copy it to the target too, unless EXCLUDE_KEYS excludes it`);
+  }
+  if (source && report && report.bucket === source.bucket) {
+    warnings.push(`the completion report goes into the source bucket ${source.bucket}: the replication Lambda will copy it to the target too, unless EXCLUDE_KEYS excludes it`);
+  }
 
   let accountId = role?.accountId;
   if (options.accountId !== undefined) {
@@ -474,9 +493,7 @@ async function readInventoryManifest(
   } catch (error) {
     const name = error instanceof Error ? error.name : '';
     if (name === 'NoSuchKey' || name === 'NotFound') throw new UsageError(`--inventory-manifest ${where} does not exist`);
-    throw new Error(`reading the inventory manifest ${where} failed: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw s3Failure(`reading the inventory manifest ${where} failed`, error, location.bucket, 's3:GetObject');
   }
   let parsed: InventoryManifestJson;
   try {

@@ -1,0 +1,77 @@
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { EventPath } from '../config.js';
+
+export interface SourceEventsProps {
+  sourceBuckets: readonly string[];
+  queue: sqs.IQueue;
+  eventPath: EventPath;
+  replicateDeletes: boolean;
+  replicateTags: boolean;
+}
+
+/** EventBridge detail types the rule matches (S3's "Amazon S3 Event Notifications" for EventBridge). */
+export function eventBridgeDetailTypes(options: { replicateDeletes: boolean; replicateTags: boolean }): string[] {
+  return [
+    'Object Created',
+    ...(options.replicateDeletes ? ['Object Deleted'] : []),
+    ...(options.replicateTags ? ['Object Tags Added', 'Object Tags Deleted'] : []),
+  ];
+}
+
+/**
+ * Routes the source buckets' object events into the queue, one of two ways:
+ *
+ * - `s3-notifications` (default): an S3 event notification per bucket and event type, straight
+ *   to the queue. The buckets are imported (they exist and are not managed by this stack), so
+ *   CDK writes the notifications with its BucketNotificationsHandler custom resource, which
+ *   merges them into the bucket's existing configuration ("unmanaged") and on stack deletion
+ *   removes only its own. S3 refuses overlapping notifications: a bucket that already sends
+ *   ObjectCreated events for the same keys elsewhere must use `eventbridge`.
+ * - `eventbridge`: the buckets' EventBridge delivery is switched on (the same custom resource;
+ *   it is left on when the stack is deleted, since other rules may depend on it), and one rule on
+ *   the default bus matches their events and sends them to the queue. Events from several rules
+ *   and consumers can coexist this way.
+ *
+ * No key filter at this level: S3 filters are one prefix/suffix per notification and may not
+ * overlap, which cannot express INCLUDE_KEYS / EXCLUDE_KEYS globs; the function filters, and an
+ * excluded key costs one message and no S3 request.
+ */
+export class SourceEvents extends Construct {
+  readonly buckets: s3.IBucket[];
+  readonly rule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: SourceEventsProps) {
+    super(scope, id);
+    this.buckets = props.sourceBuckets.map((name) => s3.Bucket.fromBucketName(this, `Bucket-${name}`, name));
+
+    if (props.eventPath === 's3-notifications') {
+      const destination = new s3n.SqsDestination(props.queue);
+      const types = [
+        s3.EventType.OBJECT_CREATED,
+        ...(props.replicateDeletes ? [s3.EventType.OBJECT_REMOVED] : []),
+        ...(props.replicateTags ? [s3.EventType.OBJECT_TAGGING] : []),
+      ];
+      for (const bucket of this.buckets) {
+        for (const type of types) bucket.addEventNotification(type, destination);
+      }
+      return;
+    }
+
+    for (const bucket of this.buckets) bucket.enableEventBridgeNotification();
+    this.rule = new events.Rule(this, 'ObjectEvents', {
+      description: `lyve-replicator: object events of ${props.sourceBuckets.join(', ')}`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: eventBridgeDetailTypes(props),
+        detail: { bucket: { name: [...props.sourceBuckets] } },
+      },
+      // EventBridge retries a failed delivery for up to 24 hours (its default retry policy).
+      targets: [new targets.SqsQueue(props.queue)],
+    });
+  }
+}
