@@ -4,12 +4,21 @@ import { Command, CommanderError } from 'commander';
 import { ConfigurationError } from '../clients/s3-clients.js';
 import { ReplicationFailure } from '../engine/failures.js';
 import { errorMessage } from '../engine/errors.js';
+import { registerBackfill } from './commands/backfill.js';
 import { registerSync } from './commands/sync.js';
 import { registerVerify } from './commands/verify.js';
 import { EXIT, UsageError } from './errors.js';
 
 // The SDK warns on every run that its 2027 releases need Node 22; the CLI supports Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// Output piped into `head` and the like: a closed pipe ends the command quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,6 +33,7 @@ const program = new Command()
   );
 registerSync(program);
 registerVerify(program);
+registerBackfill(program);
 
 try {
   await program.parseAsync(process.argv);
