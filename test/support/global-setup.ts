@@ -7,6 +7,7 @@
  * RGW_SOURCE_SECRET_ACCESS_KEY, RGW_TARGET_ACCESS_KEY_ID and
  * RGW_TARGET_SECRET_ACCESS_KEY.
  */
+import { spawnSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
 import { startRgw, type S3Credentials } from './rgw.js';
 
@@ -49,6 +50,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     console.log(`rgw: using ${external.endpoint} from RGW_ENDPOINT`);
     project.provide('rgw', external);
     return async () => {};
+  }
+
+  const missing = ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin'].filter(
+    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `the tests need Ceph's S3 gateway, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed: ` +
+        'run `apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw` (Debian/Ubuntu; .ci/run does this), ' +
+        'or point RGW_ENDPOINT and the RGW_* keys at a running gateway',
+    );
   }
 
   const t0 = performance.now();
