@@ -62,6 +62,15 @@ export function classifyS3Error(error: unknown, side: Side, bucket: string, acti
       { cause: error },
     );
   }
+  if (side === 'source' && code === 'InvalidObjectState') {
+    return new ReplicationFailure(
+      'source-rejected',
+      `source object in bucket "${bucket}" is archived (Glacier / Deep Archive storage class): restore it, then replicate again`,
+      false,
+      code,
+      { cause: error },
+    );
+  }
   if (side === 'target' && isCredentialError(error)) {
     return new ReplicationFailure(
       'target-credentials',
