@@ -59,7 +59,7 @@ export const CONTEXT_KEYS = {
   excludeKeys: 'comma-separated globs of keys never copied (optional)',
   replicateDeletes: 'true to delete replicas of deleted source objects (default false)',
   replicateTags: 'true to copy object tags and follow tag changes (default false)',
-  versioned: 'true when a source bucket has or had versioning on (default false)',
+  versioned: 'true to also grant reading explicit object versions (default false; versioned buckets work without it)',
   sourceKmsKeyArns: 'comma-separated KMS key ARNs of SSE-KMS source objects (optional)',
   eventPath: 's3-notifications (default) or eventbridge',
   alarmEmail: 'email address subscribed to the alarms (optional)',
@@ -78,6 +78,8 @@ export type ContextKey = keyof typeof CONTEXT_KEYS;
 /** Context keys without a namespace that the CDK toolkit itself may put in the context. */
 const TOOLKIT_CONTEXT_KEYS = new Set(['acknowledged-issue-numbers']);
 
+/** Lambda's limit on the total size of a function's environment variables. */
+export const MAX_ENVIRONMENT_BYTES = 4096;
 export const DEFAULT_MEMORY_MIB = 1024;
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
@@ -278,11 +280,27 @@ export function readReplicatorConfig(get: (key: string) => unknown, keys: readon
     lagAlarmSeconds,
   };
 
+  // Lambda caps a function's environment at 4 KB in all (keys and values): long key filters or
+  // many source buckets must fail here, not at deploy time. Stand-ins of realistic length for
+  // the values known only at deploy time.
+  const standIns = {
+    queueUrl: 'https://sqs.ap-southeast-2.amazonaws.com/123456789012/LyveReplicator-QueuesQueueD811C857-AbCdEfGhIjKl',
+    secretId: config.secret.kind === 'existing' ? ('arn' in config.secret ? config.secret.arn : config.secret.name) : `arn:aws:secretsmanager:ap-southeast-2:123456789012:secret:${config.secret.name ?? 'QueuesSecret0123456789AB-AbCdEfGhIjKl'}-AbCdEf`,
+    serviceName: 'lyve-replicator',
+    metricsNamespace: 'LyveReplicator',
+  };
+  const environmentBytes = Object.entries(functionEnvironment(config, standIns)).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
+  if (environmentBytes > MAX_ENVIRONMENT_BYTES) {
+    problems.push(
+      `the function's environment would be ~${environmentBytes} bytes, over Lambda's ${MAX_ENVIRONMENT_BYTES}: shorten includeKeys / excludeKeys (${(config.includeKeys ?? '').length + (config.excludeKeys ?? '').length} characters) or split sourceBuckets (${config.sourceBuckets.join(',').length} characters) across stacks (-c stackName=...)`,
+    );
+  }
+
   // Belt and braces: the function validates its environment at cold start; run the same check
-  // now (with stand-ins for values only known at deploy time) so a bad value fails the synth.
+  // now (with the stand-ins) so a value it would reject fails the synth.
   if (problems.length === 0) {
     try {
-      loadLambdaConfig(functionEnvironment(config, { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/stand-in', secretId: 'stand-in-secret' }));
+      loadLambdaConfig(functionEnvironment(config, standIns));
     } catch (error) {
       const details = error instanceof LambdaConfigurationError ? error.problems : [error instanceof Error ? error.message : String(error)];
       problems.push(...details.map((detail) => `the function would reject its configuration: ${detail}`));

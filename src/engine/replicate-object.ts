@@ -91,7 +91,13 @@ export async function replicateObject(
   let resume = options.resume;
   let restarts = 0;
 
-  const pinnedTo = (state: ObjectState): PinnedSource => ({ client: source.client, bucket: source.bucket, key: source.key, state });
+  const pinnedTo = (state: ObjectState): PinnedSource => ({
+    client: source.client,
+    bucket: source.bucket,
+    key: source.key,
+    state,
+    byVersion: source.versionId !== undefined,
+  });
   const sourceTags = (state: ObjectState): Promise<TagSet | undefined> =>
     options.copyTags ? readSourceTags(pinnedTo(state)) : Promise.resolve(undefined);
 
@@ -221,7 +227,7 @@ export async function replicateObject(
         } catch (error) {
           throw new ReplicationFailure('too-large', (error as Error).message, false);
         }
-        const pinned: PinnedSource = { client: source.client, bucket: source.bucket, key: source.key, state: current };
+        const pinned = pinnedTo(current);
         const written =
           plan.method === 'single-put'
             ? { paused: false as const, ...(await putSingle(pinned, dest, ctx)) }

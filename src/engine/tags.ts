@@ -27,7 +27,7 @@ export async function readSourceTags(source: PinnedSource): Promise<TagSet> {
       new GetObjectTaggingCommand({
         Bucket: source.bucket,
         Key: source.key,
-        ...(source.state.versionId && { VersionId: source.state.versionId }),
+        ...(source.byVersion && source.state.versionId && { VersionId: source.state.versionId }),
       }),
     ),
   );

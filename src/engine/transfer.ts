@@ -24,6 +24,12 @@ export interface PinnedSource {
   bucket: string;
   key: string;
   state: ObjectState;
+  /**
+   * Read by `VersionId` (the caller asked for that version; needs s3:GetObjectVersion).
+   * Otherwise reads carry `If-Match` on the ETag, which needs only s3:GetObject and still
+   * fails as soon as the object is replaced.
+   */
+  byVersion?: boolean;
 }
 
 export interface Destination {
@@ -78,7 +84,7 @@ async function readSource(
         new GetObjectCommand({
           Bucket: source.bucket,
           Key: source.key,
-          ...(state.versionId ? { VersionId: state.versionId } : { IfMatch: `"${state.etag}"` }),
+          ...(source.byVersion && state.versionId ? { VersionId: state.versionId } : { IfMatch: `"${state.etag}"` }),
           ...(range && { Range: `bytes=${range.start}-${range.end}` }),
         }),
         { abortSignal: signal },

@@ -17,12 +17,16 @@ export const METRIC = {
   lag: 'ReplicationLag',
 } as const;
 
+/** Powertools' own variables win, so two deployments in one account keep their metrics apart. */
 export function createLogger(): Logger {
-  return new Logger({ serviceName: SERVICE_NAME });
+  return new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
 }
 
 export function createMetrics(): Metrics {
-  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  return new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
+    serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME,
+  });
 }
 
 /**
