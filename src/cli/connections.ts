@@ -1,7 +1,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { ConfigurationError, createSourceClient, createTargetClient } from '../clients/s3-clients.js';
+import { ConfigurationError, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
+import { isCredentialError } from '../engine/errors.js';
+import { ReplicationFailure } from '../engine/failures.js';
 import { TargetSecret } from '../lambda/target-secret.js';
 import { UsageError } from './errors.js';
 
@@ -25,11 +27,12 @@ Target: endpoint from --target-endpoint or LC_ENDPOINT_URL; keys from LC_ACCESS_
 LC_SECRET_KEY, --target-profile (a profile in ~/.aws/credentials), or --target-secret-id (the
 Secrets Manager secret the Lambda uses: lc_access_key, lc_secret_key, lc_endpoint_url).`;
 
-export function sourceClient(options: ConnectionOptions): S3Client {
+export function sourceClient(options: ConnectionOptions, stats?: RequestStats): S3Client {
   try {
     return createSourceClient({
       concurrency: options.concurrency,
-      ...(options.sourceEndpoint && { endpoint: options.sourceEndpoint }),
+      ...(stats && { stats }),
+      ...(options.sourceEndpoint && { endpoint: options.sourceEndpoint, endpointSource: '--source-endpoint' }),
       ...(options.sourceRegion && { region: options.sourceRegion }),
       ...(options.sourceProfile && { credentials: fromIni({ profile: options.sourceProfile }) }),
       ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
@@ -43,8 +46,13 @@ export function sourceClient(options: ConnectionOptions): S3Client {
  * The target client from flags and environment, checking that exactly one source of keys is
  * given and naming the flag or variable to fix otherwise.
  */
-export async function targetClient(options: ConnectionOptions, env: NodeJS.ProcessEnv = process.env): Promise<S3Client> {
+export async function targetClient(
+  options: ConnectionOptions,
+  env: NodeJS.ProcessEnv = process.env,
+  stats?: RequestStats,
+): Promise<S3Client> {
   let endpoint = options.targetEndpoint ?? env.LC_ENDPOINT_URL?.trim();
+  let endpointSource = options.targetEndpoint ? '--target-endpoint' : 'LC_ENDPOINT_URL';
   let credentials: { accessKeyId: string; secretAccessKey: string } | AwsCredentialIdentityProvider | undefined;
   const envKeys = env.LC_ACCESS_KEY?.trim() && env.LC_SECRET_KEY?.trim();
   if (options.targetSecretId) {
@@ -58,6 +66,7 @@ export async function targetClient(options: ConnectionOptions, env: NodeJS.Proce
       });
     credentials = { accessKeyId: secret.accessKeyId, secretAccessKey: secret.secretAccessKey };
     endpoint = options.targetEndpoint ?? secret.endpoint;
+    if (!options.targetEndpoint) endpointSource = `lc_endpoint_url in secret "${options.targetSecretId}"`;
   } else if (options.targetProfile) {
     credentials = fromIni({ profile: options.targetProfile });
   } else if (envKeys) {
@@ -79,6 +88,8 @@ export async function targetClient(options: ConnectionOptions, env: NodeJS.Proce
       endpoint,
       credentials,
       concurrency: options.concurrency,
+      endpointSource,
+      ...(stats && { stats }),
       ...(options.targetRegion && { region: options.targetRegion }),
       ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
     });
@@ -89,7 +100,42 @@ export async function targetClient(options: ConnectionOptions, env: NodeJS.Proce
 
 function asUsage(error: unknown, name: string): Error {
   if (error instanceof ConfigurationError) {
-    return new UsageError(error.message.replace(/^(target|source) endpoint/, name));
+    return new UsageError(
+      error.message
+        .replace(/^(target|source) endpoint/, name)
+        .replace('allow insecure http explicitly', 'pass --allow-insecure-http to allow it'),
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Where the target keys came from, for a message that says which to fix. */
+function targetKeysSource(options: ConnectionOptions): string {
+  if (options.targetSecretId) return `secret "${options.targetSecretId}" (--target-secret-id)`;
+  if (options.targetProfile) return `profile "${options.targetProfile}" (--target-profile)`;
+  return 'LC_ACCESS_KEY and LC_SECRET_KEY';
+}
+
+/**
+ * A failure of a whole run (listing, connecting), reworded to name the flag or variable to fix:
+ * an unresolvable endpoint host and rejected keys are configuration errors (exit 2).
+ */
+export function explainConnectionFailure(error: unknown, options: ConnectionOptions): unknown {
+  if (!(error instanceof ReplicationFailure)) return error;
+  const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+  if (cause?.code === 'ENOTFOUND' && typeof cause.message === 'string') return new UsageError(cause.message);
+  if (error.reason === 'target-credentials') {
+    return new ReplicationFailure(error.reason, `${error.message} (from ${targetKeysSource(options)})`, false, error.errorCode, { cause: error });
+  }
+  if (error.reason === 'source-access-denied' && isCredentialError(error.cause)) {
+    const from = options.sourceProfile ? `profile "${options.sourceProfile}" (--source-profile)` : 'the AWS credential chain (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, role)';
+    return new ReplicationFailure(
+      'source-access-denied',
+      `the source rejected the credentials (${error.errorCode}): check the source keys (from ${from})`,
+      false,
+      error.errorCode,
+      { cause: error },
+    );
+  }
+  return error;
 }

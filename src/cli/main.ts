@@ -5,6 +5,7 @@ import { ConfigurationError } from '../clients/s3-clients.js';
 import { ReplicationFailure } from '../engine/failures.js';
 import { errorMessage } from '../engine/errors.js';
 import { registerBackfill } from './commands/backfill.js';
+import { registerCleanup } from './commands/cleanup.js';
 import { registerSync } from './commands/sync.js';
 import { registerVerify } from './commands/verify.js';
 import { EXIT, UsageError } from './errors.js';
@@ -34,6 +35,7 @@ const program = new Command()
 registerSync(program);
 registerVerify(program);
 registerBackfill(program);
+registerCleanup(program);
 
 try {
   await program.parseAsync(process.argv);

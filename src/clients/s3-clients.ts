@@ -2,7 +2,18 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  FinalizeHandler,
+  FinalizeHandlerArguments,
+  HandlerExecutionContext,
+  InitializeHandler,
+  InitializeHandlerArguments,
+  MetadataBearer,
+} from '@smithy/types';
+import { recoverCompletedUpload, reclaimStrayUploads } from '../cleanup/uploads.js';
+import { errorCode, httpStatus, isNotFound } from '../engine/errors.js';
 import { DEFAULT_CONCURRENCY } from '../engine/limits.js';
 
 /** A configuration problem, with a message that names what to fix. */
@@ -64,10 +75,243 @@ export interface S3ClientOptions {
   allowInsecureHttp?: boolean;
   /** Total attempts per request, including the first (default 5). */
   maxAttempts?: number;
+  /**
+   * `adaptive` (default) also slows the whole client down after a throttling reply (a client-side
+   * rate limiter); `standard` only backs off the request that was throttled.
+   */
+  retryMode?: 'standard' | 'adaptive';
   /** Milliseconds to establish a connection (default 5,000). */
   connectionTimeout?: number;
   /** Milliseconds a socket may stay idle mid-request before it is dropped and retried (default 60,000). */
   socketTimeout?: number;
+  /** Counts requests, retries and the faults that caused them (shared by several clients if wanted). */
+  stats?: RequestStats;
+  /**
+   * Where the endpoint came from, for messages (e.g. `--target-endpoint`, `LC_ENDPOINT_URL`): an
+   * unresolvable host is reported as "… could not be resolved: check the URL in <endpointSource>".
+   */
+  endpointSource?: string;
+}
+
+/** What a {@link RequestStats} has counted so far. */
+export interface RequestStatsSnapshot {
+  /** S3 operations sent (each counted once however often it was attempted). */
+  requests: number;
+  /** HTTP attempts, first tries and retries. */
+  attempts: number;
+  /** Attempts after the first of an operation. */
+  retries: number;
+  /** Attempts answered with throttling: 503 (SlowDown), 429, or a throttling error code. */
+  throttled: number;
+  /** Attempts answered with another 5xx (InternalError, …). */
+  serverErrors: number;
+  /** Attempts that failed in the network: connection reset, refused, timed out, DNS. */
+  networkErrors: number;
+  /** Of those, socket or connection timeouts. */
+  timeouts: number;
+  /** Operations that still failed with a fault after their last attempt. */
+  exhausted: number;
+  /** Milliseconds the SDK waited between attempts, summed over operations. */
+  retryDelayMs: number;
+  /** Multipart uploads a lost CreateMultipartUpload reply left behind, found and aborted. */
+  straysAborted: number;
+  /** CompleteMultipartUpload retries whose first attempt had completed the upload. */
+  completesRecovered: number;
+}
+
+const THROTTLING_CODES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottled',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'RequestThrottledException',
+  'BandwidthLimitExceeded',
+]);
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+type Fault = 'throttled' | 'server' | 'network' | 'timeout';
+
+/** What kind of fault an attempt's error is, or undefined for a client error (404, 403, …). */
+function faultOf(error: unknown): Fault | undefined {
+  const status = httpStatus(error);
+  const code = errorCode(error);
+  if (status === 429 || status === 503 || THROTTLING_CODES.has(code)) return 'throttled';
+  if (status !== undefined && status >= 500) return 'server';
+  // The SDK's HTTP handler renames ECONNRESET/EPIPE errors TimeoutError; their code tells them apart.
+  const node = (error as { code?: unknown } | null)?.code;
+  if (typeof node === 'string' && NETWORK_CODES.has(node)) return node === 'ETIMEDOUT' ? 'timeout' : 'network';
+  if (code === 'TimeoutError' || code === 'RequestTimeout') return 'timeout';
+  return undefined;
+}
+
+/**
+ * Counts what the clients it is given to send: operations, attempts, retries, and the faults
+ * that made them retry (throttling separately). One instance may serve several clients.
+ */
+export class RequestStats {
+  private counts: RequestStatsSnapshot = {
+    requests: 0,
+    attempts: 0,
+    retries: 0,
+    throttled: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+    timeouts: 0,
+    exhausted: 0,
+    retryDelayMs: 0,
+    straysAborted: 0,
+    completesRecovered: 0,
+  };
+
+  snapshot(): RequestStatsSnapshot {
+    return { ...this.counts };
+  }
+
+  /** Records one attempt (inside the SDK's retry loop). */
+  attempt(retry: boolean, error?: unknown): void {
+    this.counts.attempts += 1;
+    if (retry) this.counts.retries += 1;
+    if (error === undefined) return;
+    switch (faultOf(error)) {
+      case 'throttled':
+        this.counts.throttled += 1;
+        break;
+      case 'server':
+        this.counts.serverErrors += 1;
+        break;
+      case 'timeout':
+        this.counts.timeouts += 1;
+        this.counts.networkErrors += 1;
+        break;
+      case 'network':
+        this.counts.networkErrors += 1;
+        break;
+    }
+  }
+
+  /** Records one operation after its last attempt. */
+  operation(metadata: { totalRetryDelay?: number } | undefined, error?: unknown): void {
+    this.counts.requests += 1;
+    this.counts.retryDelayMs += metadata?.totalRetryDelay ?? 0;
+    if (error !== undefined && faultOf(error) !== undefined) this.counts.exhausted += 1;
+  }
+
+  strayAborted(count = 1): void {
+    this.counts.straysAborted += count;
+  }
+
+  completeRecovered(): void {
+    this.counts.completesRecovered += 1;
+  }
+}
+
+/** Counts every attempt: placed right after the SDK's retry middleware, so it runs once per try. */
+function attemptStatsMiddleware(stats: RequestStats) {
+  return <Output extends MetadataBearer>(next: FinalizeHandler<any, Output>) =>
+    async (args: FinalizeHandlerArguments<any>) => {
+      const headers = (args.request as { headers?: Record<string, string> } | undefined)?.headers;
+      const attempt = Number(/attempt=(\d+)/.exec(headers?.['amz-sdk-request'] ?? '')?.[1] ?? '1');
+      try {
+        const result = await next(args);
+        stats.attempt(attempt > 1);
+        return result;
+      } catch (error) {
+        stats.attempt(attempt > 1, error);
+        throw error;
+      }
+    };
+}
+
+/** Counts operations, and gives an unresolvable endpoint host a message that says so. */
+function operationMiddleware(options: { stats?: RequestStats; endpoint: URL | undefined; label: string; endpointSource?: string }) {
+  return <Output extends MetadataBearer>(next: InitializeHandler<any, Output>) =>
+    async (args: InitializeHandlerArguments<any>) => {
+      try {
+        const result = await next(args);
+        options.stats?.operation(result.output.$metadata);
+        return result;
+      } catch (error) {
+        options.stats?.operation((error as MetadataBearer | undefined)?.$metadata, error);
+        throw explainDns(error, options);
+      }
+    };
+}
+
+/** `getaddrinfo ENOTFOUND host` becomes a message naming the endpoint and where it was set. */
+function explainDns(error: unknown, options: { endpoint: URL | undefined; label: string; endpointSource?: string }): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (!(error instanceof Error) || (code !== 'ENOTFOUND' && code !== 'EAI_AGAIN')) return error;
+  const host = (error as { hostname?: string }).hostname ?? options.endpoint?.hostname ?? 'the endpoint host';
+  const where = options.endpointSource ? ` in ${options.endpointSource}` : '';
+  error.message =
+    code === 'ENOTFOUND'
+      ? `${options.label} host "${host}" could not be resolved (DNS ENOTFOUND): check the URL${where}${options.endpoint ? ` (${options.endpoint.origin})` : ''}`
+      : `${options.label} host "${host}" could not be resolved right now (DNS EAI_AGAIN): check the network and DNS, then try again`;
+  return error;
+}
+
+/**
+ * Makes the two multipart calls that are not idempotent safe to retry. A CreateMultipartUpload
+ * whose reply was lost (reset, timeout) has started an upload nobody knows: when the call needed
+ * retries, the uploads it left are found and aborted. A CompleteMultipartUpload whose reply was
+ * lost may have completed the upload, so its retry gets NoSuchUpload: when the object now has the
+ * ETag those parts make, the upload did complete and the call succeeds.
+ */
+function retrySafetyMiddleware(client: S3Client, stats: RequestStats | undefined) {
+  return <Output extends MetadataBearer>(next: InitializeHandler<any, Output>, context: HandlerExecutionContext) =>
+    async (args: InitializeHandlerArguments<any>) => {
+      if (context.commandName === 'CreateMultipartUploadCommand') {
+        const started = Date.now();
+        const result = await next(args);
+        const output = result.output as Output & { UploadId?: string };
+        if ((output.$metadata.attempts ?? 1) > 1 && output.UploadId) {
+          const input = args.input as { Bucket: string; Key: string };
+          const aborted = await reclaimStrayUploads(client, input.Bucket, input.Key, output.UploadId, Date.now() - started).catch(() => 0);
+          if (aborted > 0) stats?.strayAborted(aborted);
+        }
+        return result;
+      }
+      if (context.commandName === 'CompleteMultipartUploadCommand') {
+        try {
+          return await next(args);
+        } catch (error) {
+          const attempts = (error as MetadataBearer | undefined)?.$metadata?.attempts ?? 1;
+          if (attempts <= 1 || !(errorCode(error) === 'NoSuchUpload' || isNotFound(error))) throw error;
+          const recovered = await recoverCompletedUpload(client, args.input as Parameters<typeof recoverCompletedUpload>[1]).catch(() => undefined);
+          if (!recovered) throw error;
+          stats?.completeRecovered();
+          return { response: {}, output: recovered as unknown as Output };
+        }
+      }
+      return next(args);
+    };
+}
+
+function instrument(client: S3Client, options: S3ClientOptions, label: string, endpoint: URL | undefined, writes: boolean): S3Client {
+  const stack = client.middlewareStack;
+  if (options.stats) {
+    stack.addRelativeTo(attemptStatsMiddleware(options.stats), {
+      relation: 'after',
+      toMiddleware: 'retryMiddleware',
+      name: 'lyveReplicatorAttemptStats',
+      override: true,
+    });
+  }
+  stack.add(
+    operationMiddleware({
+      ...(options.stats && { stats: options.stats }),
+      endpoint,
+      label,
+      ...(options.endpointSource && { endpointSource: options.endpointSource }),
+    }),
+    { step: 'initialize', priority: 'high', name: 'lyveReplicatorOperation', override: true },
+  );
+  if (writes) stack.add(retrySafetyMiddleware(client, options.stats), { step: 'initialize', name: 'lyveReplicatorRetrySafety', override: true });
+  return client;
 }
 
 function requestHandler(concurrency: number, options: S3ClientOptions): NodeHttpHandler {
@@ -92,7 +336,7 @@ export function createTargetClient(options: S3ClientOptions & { endpoint: string
     name: 'target endpoint',
     ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
   });
-  return new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), options));
+  return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), options)), options, 'target endpoint', endpoint, true);
 }
 
 function compatibleConfig(endpoint: string, options: S3ClientOptions): S3ClientConfig {
@@ -102,7 +346,7 @@ function compatibleConfig(endpoint: string, options: S3ClientOptions): S3ClientC
     forcePathStyle: options.forcePathStyle ?? true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    retryMode: 'adaptive',
+    retryMode: options.retryMode ?? 'adaptive',
     maxAttempts: options.maxAttempts ?? 5,
     requestHandler: requestHandler(options.concurrency ?? DEFAULT_CONCURRENCY, options),
     ...(options.credentials && { credentials: options.credentials }),
@@ -120,14 +364,15 @@ export function createSourceClient(options: S3ClientOptions = {}): S3Client {
       name: 'source endpoint',
       ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
     });
-    return new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), options));
+    return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), options)), options, 'source endpoint', endpoint, false);
   }
-  return new S3Client({
-    retryMode: 'adaptive',
+  const client = new S3Client({
+    retryMode: options.retryMode ?? 'adaptive',
     maxAttempts: options.maxAttempts ?? 5,
     requestHandler: requestHandler(options.concurrency ?? DEFAULT_CONCURRENCY, options),
     ...(options.region && { region: options.region }),
     ...(options.credentials && { credentials: options.credentials }),
     ...(options.forcePathStyle !== undefined && { forcePathStyle: options.forcePathStyle }),
   });
+  return instrument(client, options, 'source endpoint', undefined, false);
 }

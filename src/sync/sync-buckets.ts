@@ -1,10 +1,15 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { RequestStats, RequestStatsSnapshot } from '../clients/s3-clients.js';
+import { isMultipartCheckpoint, type MultipartCheckpoint } from '../engine/checkpoint.js';
 import { compareObject } from '../engine/compare-object.js';
 import { errorMessage } from '../engine/errors.js';
 import { DEFAULT_PART_SIZE } from '../engine/limits.js';
 import { listObjects, type ListedObject } from '../engine/list-objects.js';
 import { replicateObject } from '../engine/replicate-object.js';
 import { TransferBudget } from '../engine/transfer-budget.js';
+import { abortUpload } from '../engine/transfer.js';
 import type { ReplicationResult } from '../engine/types.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 
@@ -36,6 +41,15 @@ export interface SyncOptions {
   onPlan?: (plan: { objects: number; bytes: number; identical: number }) => void;
   onObject?: (item: SyncItem) => void;
   onBytes?: (bytes: number) => void;
+  /**
+   * Times an object is tried when its copy fails for a reason worth retrying (network, 5xx,
+   * throttling that outlasted the SDK's own retries, a body cut mid-stream). Default 3.
+   */
+  objectAttempts?: number;
+  /** Milliseconds before an object's next try, times the try number (default 500). */
+  objectRetryDelayMs?: number;
+  /** The stats given to the clients' factories: the report then says what was retried. */
+  requestStats?: RequestStats;
 }
 
 export type SyncStatus = 'replicated' | 'identical' | 'deleted' | 'failed' | 'paused' | 'would-copy' | 'would-delete' | 'source-missing';
@@ -50,6 +64,8 @@ export interface SyncItem {
   reason?: string;
   /** Parts reused from an interrupted earlier run. */
   resumedParts?: number;
+  /** Tries this object took, when more than one. */
+  attempts?: number;
 }
 
 export interface SyncReport {
@@ -59,6 +75,14 @@ export interface SyncReport {
   seconds: number;
   /** True when every object is replicated or already identical (and, with delete, every extra removed). */
   complete: boolean;
+  /** Requests the SDK retried (from `requestStats`; 0 without it). */
+  retries: number;
+  /** Of the attempts, those the servers throttled (503 SlowDown, 429). */
+  throttled: number;
+  /** Objects tried again after a retryable failure. */
+  objectRetries: number;
+  /** Everything `requestStats` counted during this run. */
+  requests?: RequestStatsSnapshot;
 }
 
 function emptyCounts(): Record<SyncStatus, number> {
@@ -77,6 +101,24 @@ function unchanged(source: ListedObject, target: ListedObject | undefined): bool
   );
 }
 
+/** The difference of two snapshots: what was counted during this run. */
+function since(before: RequestStatsSnapshot, after: RequestStatsSnapshot): RequestStatsSnapshot {
+  const out = { ...after };
+  for (const name of Object.keys(out) as (keyof RequestStatsSnapshot)[]) out[name] = after[name] - before[name];
+  return out;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+
 function itemFromResult(key: string, targetKey: string, result: ReplicationResult): SyncItem {
   switch (result.status) {
     case 'replicated':
@@ -90,6 +132,21 @@ function itemFromResult(key: string, targetKey: string, result: ReplicationResul
     case 'failed':
       return { key, targetKey, status: 'failed', reason: result.reason, message: result.message };
   }
+}
+
+/** Every readable checkpoint in the store's directory. */
+async function storedCheckpoints(store: CheckpointStore): Promise<MultipartCheckpoint[]> {
+  const files = await readdir(store.directory).catch(() => [] as string[]);
+  const found: MultipartCheckpoint[] = [];
+  for (const file of files.filter((f) => f.endsWith('.json'))) {
+    try {
+      const value: unknown = JSON.parse(await readFile(path.join(store.directory, file), 'utf8'));
+      if (isMultipartCheckpoint(value)) found.push(value);
+    } catch {
+      // being written by another run, or not ours: leave it
+    }
+  }
+  return found;
 }
 
 /** Runs `work` over `items` with at most `limit` at once, stopping early when `stop()` says so. */
@@ -118,6 +175,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const signal = options.signal ?? new AbortController().signal;
   const paused = () => options.pause?.aborted === true;
   const targetKeyOf = (relative: string) => `${target.prefix}${relative}`;
+  const statsBefore = options.requestStats?.snapshot();
 
   const existing = new Map<string, ListedObject>();
   for await (const object of listObjects(target.client, 'target', target.bucket, target.prefix, signal)) {
@@ -146,41 +204,99 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const extra = options.delete ? [...existing.keys()].filter((relative) => !seen.has(relative) && filter(relative)) : [];
   options.onPlan?.({ objects: toCopy.length + extra.length, bytes: toCopy.reduce((sum, o) => sum + o.size, 0), identical });
 
-  await pool(toCopy, concurrency, () => paused() || signal.aborted, async (object) => {
-    const relative = object.key.slice(source.prefix.length);
+  let objectRetries = 0;
+  const objectAttempts = Math.max(1, options.objectAttempts ?? 3);
+  const retryDelay = options.objectRetryDelayMs ?? 500;
+
+  /** One try at one object; a failed multipart copy never leaves its upload open if we can help it. */
+  const copyOnce = async (object: ListedObject, relative: string): Promise<{ result: ReplicationResult } | { item: SyncItem }> => {
     const src = { client: source.client, bucket: source.bucket, key: object.key };
     const dst = { client: target.client, bucket: target.bucket, key: targetKeyOf(relative) };
-    try {
-      if (options.dryRun) {
-        const comparison = await compareObject(src, dst, { signal });
-        const status: SyncStatus = comparison.state === 'identical' ? 'identical' : comparison.state === 'missing-source' ? 'source-missing' : 'would-copy';
-        report({ key: object.key, targetKey: dst.key, status, bytes: object.size });
-        options.onBytes?.(object.size);
-        return;
+    if (options.dryRun) {
+      const comparison = await compareObject(src, dst, { signal });
+      const status: SyncStatus = comparison.state === 'identical' ? 'identical' : comparison.state === 'missing-source' ? 'source-missing' : 'would-copy';
+      options.onBytes?.(object.size);
+      return { item: { key: object.key, targetKey: dst.key, status, bytes: object.size } };
+    }
+    const resume = await options.checkpoints?.load(src, dst);
+    let last: MultipartCheckpoint | undefined = resume;
+    const result = await replicateObject(src, dst, {
+      // The listings already said what the source is and whether the target has the key.
+      sourceHint: { etag: object.etag, size: object.size },
+      targetKnownMissing: !existing.has(relative),
+      // A listing is a snapshot: what changes on the source after it is the next run's (or the Lambda's) work.
+      recheckSource: false,
+      budget,
+      partSize,
+      copyTags: options.copyTags ?? false,
+      signal,
+      shouldPause: paused,
+      onProgress: (bytes) => options.onBytes?.(bytes),
+      ...(resume && { resume }),
+      onCheckpoint: (checkpoint) => {
+        last = checkpoint;
+        return options.checkpoints?.save(checkpoint);
+      },
+    });
+    // No upload may stay open unless a checkpoint file still points at it.
+    let keepCheckpoint = result.status === 'paused';
+    const open: MultipartCheckpoint | undefined = last;
+    if (open && result.status !== 'paused' && result.status !== 'replicated') {
+      if (result.status === 'failed' && open === resume) {
+        // Failed before the resumed upload was touched: keep its checkpoint; the next try resumes it.
+        keepCheckpoint = options.checkpoints !== undefined;
+      } else {
+        // The engine aborts the upload of a failed copy, but that abort can fail too (the fault may
+        // persist), and a skipped object (e.g. deleted at the source) leaves a resumed upload
+        // alone: abort it here, and if that fails keep the checkpoint so the next run does.
+        keepCheckpoint = await abortUpload(dst, open.uploadId).then(
+          () => false,
+          () => options.checkpoints !== undefined,
+        );
       }
-      const resume = await options.checkpoints?.load(src, dst);
-      const result = await replicateObject(src, dst, {
-        // The listings already said what the source is and whether the target has the key.
-        sourceHint: { etag: object.etag, size: object.size },
-        targetKnownMissing: !existing.has(relative),
-        // A listing is a snapshot: what changes on the source after it is the next run's (or the Lambda's) work.
-        recheckSource: false,
-        budget,
-        partSize,
-        copyTags: options.copyTags ?? false,
-        signal,
-        shouldPause: paused,
-        onProgress: (bytes) => options.onBytes?.(bytes),
-        ...(resume && { resume }),
-        ...(options.checkpoints && { onCheckpoint: (checkpoint) => options.checkpoints!.save(checkpoint) }),
-      });
-      if (result.status !== 'paused') await options.checkpoints?.remove(src, dst);
-      if (result.status === 'skipped') options.onBytes?.(object.size);
-      report(itemFromResult(object.key, dst.key, result));
-    } catch (error) {
-      report({ key: object.key, targetKey: dst.key, status: 'failed', message: errorMessage(error) });
+    }
+    if (!keepCheckpoint) await options.checkpoints?.remove(src, dst);
+    if (result.status === 'skipped') options.onBytes?.(object.size);
+    return { result };
+  };
+
+  await pool(toCopy, concurrency, () => paused() || signal.aborted, async (object) => {
+    const relative = object.key.slice(source.prefix.length);
+    const targetKey = targetKeyOf(relative);
+    for (let attempt = 1; ; attempt++) {
+      let outcome: Awaited<ReturnType<typeof copyOnce>>;
+      try {
+        outcome = await copyOnce(object, relative);
+      } catch (error) {
+        return report({ key: object.key, targetKey, status: 'failed', message: errorMessage(error), ...(attempt > 1 && { attempts: attempt }) });
+      }
+      if ('item' in outcome) return report(outcome.item);
+      const { result } = outcome;
+      const again = result.status === 'failed' && result.retryable && attempt < objectAttempts && !signal.aborted && !paused();
+      if (!again) return report({ ...itemFromResult(object.key, targetKey, result), ...(attempt > 1 && { attempts: attempt }) });
+      objectRetries += 1;
+      await sleep(retryDelay * attempt, signal);
     }
   });
+
+  // Checkpoints of this source and target that this run did not copy (the source object is gone,
+  // or the listing showed it done) point at uploads nobody will finish: abort and forget them.
+  const store = options.checkpoints;
+  if (store && !options.dryRun && !paused() && !signal.aborted) {
+    const copied = new Set(toCopy.map((object) => object.key));
+    for (const checkpoint of await storedCheckpoints(store)) {
+      const { source: s, target: t } = checkpoint;
+      if (s.bucket !== source.bucket || t.bucket !== target.bucket || !s.key.startsWith(source.prefix) || copied.has(s.key)) continue;
+      const relative = s.key.slice(source.prefix.length);
+      if (t.key !== targetKeyOf(relative) || !filter(relative)) continue;
+      const dst = { client: target.client, bucket: t.bucket, key: t.key };
+      const aborted = await abortUpload(dst, checkpoint.uploadId).then(
+        () => true,
+        () => false,
+      );
+      if (aborted) await store.remove({ bucket: s.bucket, key: s.key }, t);
+    }
+  }
 
   await pool(extra, concurrency, () => paused() || signal.aborted, async (relative) => {
     const key = `${source.prefix}${relative}`;
@@ -197,11 +313,16 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const counts = emptyCounts();
   for (const item of items) counts[item.status] += 1;
   const done = counts.replicated + counts.identical + counts.deleted + counts['would-copy'] + counts['would-delete'] + counts['source-missing'];
+  const requests = statsBefore && options.requestStats ? since(statsBefore, options.requestStats.snapshot()) : undefined;
   return {
     items,
     counts,
     bytes: items.reduce((sum, item) => sum + (item.status === 'replicated' ? (item.bytes ?? 0) : 0), 0),
     seconds: (performance.now() - started) / 1000,
     complete: counts.failed === 0 && counts.paused === 0 && done === toCopy.length + identical + extra.length,
+    retries: requests?.retries ?? 0,
+    throttled: requests?.throttled ?? 0,
+    objectRetries,
+    ...(requests && { requests }),
   };
 }

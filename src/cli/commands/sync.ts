@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { RequestStats } from '../../clients/s3-clients.js';
 import { CheckpointStore } from '../../sync/checkpoint-store.js';
 import { syncBuckets, type SyncReport } from '../../sync/sync-buckets.js';
-import { sourceClient, targetClient } from '../connections.js';
+import { explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
 import { EXIT } from '../errors.js';
 import { formatBytes, plainProgress, terminalProgress } from '../progress.js';
 import { formatS3Location, parseS3Location } from '../s3-location.js';
@@ -30,7 +31,9 @@ export function registerSync(program: Command): void {
   ).action(async (sourceArg: string, targetArg: string, options: SyncCommandOptions) => {
     const source = parseS3Location(sourceArg, 'source');
     const target = parseS3Location(targetArg, 'target');
-    const [src, dst] = [sourceClient(options), await targetClient(options)];
+    // One count for both sides: the report says how many requests were retried and throttled.
+    const stats = new RequestStats();
+    const [src, dst] = [sourceClient(options, stats), await targetClient(options, process.env, stats)];
 
     // First Ctrl-C pauses (large copies keep their checkpoints; rerun to resume); a second cancels.
     const pause = new AbortController();
@@ -63,7 +66,10 @@ export function registerSync(program: Command): void {
         onPlan: ({ objects, bytes }) => view.plan(objects, bytes),
         onBytes: (bytes) => view.bytes(bytes),
         onObject: (item) => view.item(item),
+        requestStats: stats,
       });
+    } catch (error) {
+      throw explainConnectionFailure(error, options);
     } finally {
       view.stop();
       process.off('SIGINT', onSignal);
@@ -73,14 +79,16 @@ export function registerSync(program: Command): void {
     const c = report.counts;
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ command: 'sync', source: formatS3Location(source), target: formatS3Location(target), dryRun: options.dryRun ?? false, complete: report.complete, counts: c, bytes: report.bytes, seconds: Number(report.seconds.toFixed(3)), objects: report.items }, null, 2)}\n`,
+        `${JSON.stringify({ command: 'sync', source: formatS3Location(source), target: formatS3Location(target), dryRun: options.dryRun ?? false, complete: report.complete, counts: c, bytes: report.bytes, retries: report.retries, throttled: report.throttled, objectRetries: report.objectRetries, requests: report.requests, seconds: Number(report.seconds.toFixed(3)), objects: report.items }, null, 2)}\n`,
       );
     } else {
       const rate = report.seconds > 0 ? `${formatBytes(report.bytes / report.seconds)}/s` : '';
       process.stderr.write(
         `${options.dryRun ? 'dry run: ' : ''}${c.replicated} replicated, ${c.identical} identical, ${c.deleted} deleted, ${c.failed} failed` +
           `${c.paused ? `, ${c.paused} paused` : ''}${options.dryRun ? `, ${c['would-copy']} to copy, ${c['would-delete']} to delete` : ''}` +
-          ` — ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s ${rate}\n`,
+          ` — ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s ${rate}` +
+          `${report.retries || report.objectRetries ? `; ${report.retries} requests retried (${report.throttled} throttled)` : ''}` +
+          `${report.objectRetries ? `, ${report.objectRetries} objects retried` : ''}\n`,
       );
     }
     if (pause.signal.aborted) process.exitCode = EXIT.interrupted;

@@ -1,0 +1,197 @@
+/**
+ * Network faults against real RGW through the fault proxy (test/support/fault-proxy.ts).
+ *
+ * In `npm test`: a reduced random scenario (40 objects, two multipart, 15 % faults, one seed) and
+ * a scripted one that puts each kind of fault on the call where it hurts most (a lost
+ * CreateMultipartUpload reply, a lost CompleteMultipartUpload reply, a part body cut mid-way, …).
+ * The full 200 objects × several seeds run with `npm run test:faults`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { createSourceClient, createTargetClient, RequestStats } from '../../src/clients/s3-clients.js';
+import { CheckpointStore } from '../../src/sync/checkpoint-store.js';
+import { syncBuckets } from '../../src/sync/sync-buckets.js';
+import { FAULT_KINDS, startFaultProxy, type FaultKind, type ProxiedRequest } from '../support/fault-proxy.js';
+import { MiB, createBucket, openUploads, putMultipartObject, putObject, randomBody, rgwClients, uniqueBucket } from '../support/s3.js';
+import { cli } from './cli.js';
+import { describeResult, runNetworkScenario, seedCorpus, verifyExact } from './scenario.js';
+
+const rgw = inject('rgw');
+
+describe('network faults', () => {
+  it('40 objects at 15 % random faults end byte-exact, with retries bounded and reported, nothing left open', async () => {
+    const seed = 20_240_601;
+    const rate = 0.15;
+    const corpus = await seedCorpus(rgwClients().source, 40, 2, seed);
+    const result = await runNetworkScenario({ corpus, seed, rate });
+    console.log(describeResult('network faults (in-suite)', seed, rate, result));
+    expect(result.objects).toBe(40);
+    expect(result.requests.retries).toBeGreaterThan(0);
+  }, 180_000);
+
+  it('every kind of fault on the call it hurts most: lost replies of Create/Complete, cut bodies, stalls', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('scripted-src'));
+    const dst = await createBucket(direct.target, uniqueBucket('scripted-dst'));
+    await putMultipartObject(direct.source, src, 'large/a.bin', 12 * MiB + 7, 5 * MiB);
+    await putObject(direct.source, src, 'small/b.bin', randomBody(3000));
+    await putObject(direct.source, src, 'mid/c.bin', randomBody(MiB + 5));
+
+    const seen = new Map<string, number>();
+    const first = (name: string) => {
+      const n = (seen.get(name) ?? 0) + 1;
+      seen.set(name, n);
+      return n === 1;
+    };
+    const isCreate = (r: ProxiedRequest) => r.method === 'POST' && /(^|&)uploads(=|&|$)/.test(r.query);
+    const isComplete = (r: ProxiedRequest) => r.method === 'POST' && r.query.includes('uploadId=');
+    let completeLost = false;
+    const script = (r: ProxiedRequest): FaultKind | 'none' | undefined => {
+      if (isCreate(r) && first('create')) return 'stall'; // the server starts an upload whose id never arrives
+      if (isComplete(r) && r.attempt === 1 && first('complete')) {
+        completeLost = true;
+        return 'reset-response'; // the server completes the upload; the reply is lost
+      }
+      if (r.method === 'PUT' && r.query.includes('partNumber=2') && first('part2')) return 'reset-request';
+      if (r.method === 'GET' && r.key === 'large/a.bin' && r.headers.range && first('get-large')) return 'reset-response';
+      if (r.method === 'PUT' && r.key === 'small/b.bin' && first('put-small')) return 'slowdown';
+      if (r.method === 'HEAD' && first('head')) return 'internal';
+      if (r.method === 'GET' && r.key === 'mid/c.bin' && first('get-mid')) return 'slow';
+      return 'none';
+    };
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      script,
+      stallMs: 3_000,
+      slowBytesPerSecond: 2 * MiB,
+      // AWS may answer a retried Complete of a completed upload with NoSuchUpload; RGW answers 200. Imitate AWS.
+      intercept: (r) =>
+        isComplete(r) && r.attempt > 1 && completeLost ? { status: 404, code: 'NoSuchUpload', message: 'The specified upload does not exist.' } : undefined,
+    });
+    const stats = new RequestStats();
+    const options = { endpoint: proxy.endpoint, socketTimeout: 2_000, maxAttempts: 5, stats };
+    const source = createSourceClient({ ...options, credentials: rgw.source });
+    const target = createTargetClient({ ...options, credentials: rgw.target });
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'lyve-scripted-'));
+    try {
+      const report = await syncBuckets({
+        source: { client: source, bucket: src, prefix: '' },
+        target: { client: target, bucket: dst, prefix: '' },
+        concurrency: 4,
+        partSize: 5 * MiB,
+        checkpoints: new CheckpointStore(stateDir),
+        requestStats: stats,
+        objectRetryDelayMs: 100,
+      });
+      expect(report.counts).toMatchObject({ replicated: 3, failed: 0 });
+      for (const kind of FAULT_KINDS) expect(proxy.injected[kind], kind).toBeGreaterThanOrEqual(1);
+      await verifyExact(direct.source, direct.target, src, dst, ['large/a.bin', 'mid/c.bin', 'small/b.bin']);
+      expect(await openUploads(direct.target, dst)).toEqual([]);
+      const s = report.requests!;
+      console.log(`scripted faults: injected ${JSON.stringify(proxy.injected)}; report ${JSON.stringify({ ...s, objectRetries: report.objectRetries })}`);
+      expect(s.straysAborted).toBe(1); // the upload of the stalled CreateMultipartUpload
+      expect(s.completesRecovered).toBe(1);
+      expect(report.throttled).toBe(1);
+      expect(s.serverErrors).toBeGreaterThanOrEqual(1);
+      expect(s.timeouts).toBeGreaterThanOrEqual(1);
+      expect(report.objectRetries).toBe(1); // the part body cut mid-way fails that copy once
+      expect(report.retries).toBeGreaterThanOrEqual(4);
+    } finally {
+      source.destroy();
+      target.destroy();
+      await proxy.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('the CLI reports what it retried: `retries` and `throttled` in --json and on the summary line', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('cli-faults-src'));
+    for (const [i, size] of [10, 20_000, MiB + 1].entries()) await putObject(direct.source, src, `f/${i}.bin`, randomBody(size));
+    const keys = ['f/0.bin', 'f/1.bin', 'f/2.bin'];
+    for (const json of [false, true]) {
+      const dst = await createBucket(direct.target, uniqueBucket('cli-faults-dst'));
+      const seen = new Set<string>();
+      const once = (name: string) => !seen.has(name) && seen.add(name) !== undefined;
+      const proxy = await startFaultProxy({
+        upstream: rgw.endpoint,
+        script: (r) =>
+          r.method === 'PUT' && r.key === 'f/0.bin' && once('put')
+            ? 'slowdown'
+            : r.method === 'PUT' && r.key === 'f/1.bin' && once('put1')
+              ? 'internal'
+              : r.method === 'PUT' && r.key === 'f/2.bin' && once('put2')
+                ? 'reset-request'
+                : 'none',
+      });
+      try {
+        const args = ['sync', `s3://${src}`, `s3://${dst}`, '--source-endpoint', proxy.endpoint, '--target-endpoint', proxy.endpoint];
+        const run = await cli(json ? [...args, '--json'] : args);
+        expect(run.code).toBe(0);
+        if (json) {
+          const report = JSON.parse(run.stdout);
+          expect(report).toMatchObject({ complete: true, counts: { replicated: 3, failed: 0 }, retries: 3, throttled: 1, objectRetries: 0 });
+          expect(report.requests).toMatchObject({ retries: 3, throttled: 1, serverErrors: 1, networkErrors: 1, exhausted: 0 });
+        } else {
+          expect(run.stderr).toMatch(/\n3 replicated, 0 identical, 0 deleted, 0 failed — 1\.0 MiB in \d+\.\d s [^;]*; 3 requests retried \(1 throttled\)\n$/);
+        }
+        await verifyExact(direct.source, direct.target, src, dst, keys);
+      } finally {
+        await proxy.close();
+      }
+    }
+  }, 60_000);
+
+  it('an object that still fails after bounded retries is reported failed with the reason, and the rerun completes it', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('doomed-src'));
+    const dst = await createBucket(direct.target, uniqueBucket('doomed-dst'));
+    await putObject(direct.source, src, 'doomed/small.bin', randomBody(5000));
+    await putMultipartObject(direct.source, src, 'doomed/large.bin', 12 * MiB, 5 * MiB);
+    await putObject(direct.source, src, 'fine.bin', randomBody(100));
+    // Every body upload of doomed/* gets 500 InternalError, however often it is retried.
+    const proxy = await startFaultProxy({ upstream: rgw.endpoint, rates: { internal: 1 }, eligible: (r) => r.method === 'PUT' && r.key.startsWith('doomed/') });
+    const stats = new RequestStats();
+    const options = { endpoint: proxy.endpoint, maxAttempts: 3, stats };
+    const source = createSourceClient({ ...options, credentials: rgw.source });
+    const target = createTargetClient({ ...options, credentials: rgw.target });
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'lyve-doomed-'));
+    const run = () =>
+      syncBuckets({
+        source: { client: source, bucket: src, prefix: '' },
+        target: { client: target, bucket: dst, prefix: '' },
+        partSize: 5 * MiB,
+        checkpoints: new CheckpointStore(stateDir),
+        requestStats: stats,
+        objectAttempts: 2,
+        objectRetryDelayMs: 50,
+      });
+    try {
+      const first = await run();
+      expect(first.complete).toBe(false);
+      const byKey = Object.fromEntries(first.items.map((i) => [i.key, i]));
+      expect(byKey['fine.bin']).toMatchObject({ status: 'replicated' });
+      const message = 'target is unavailable for s3:PutObject (InternalError (HTTP 500): We encountered an internal error. Please try again.); try again later';
+      expect(byKey['doomed/small.bin']).toEqual({ key: 'doomed/small.bin', targetKey: 'doomed/small.bin', status: 'failed', reason: 'unavailable', message, attempts: 2 });
+      expect(byKey['doomed/large.bin']).toEqual({ key: 'doomed/large.bin', targetKey: 'doomed/large.bin', status: 'failed', reason: 'unavailable', message, attempts: 2 });
+      expect(proxy.maxAttempt()).toBe(3); // bounded by maxAttempts
+      expect(first.requests!.exhausted).toBe(4); // 2 objects × 2 tries
+      expect(first.objectRetries).toBe(2);
+      expect(await openUploads(direct.target, dst)).toEqual([]); // the failed multipart upload was aborted
+
+      proxy.setRates({});
+      const second = await run();
+      expect(second.complete).toBe(true);
+      expect(second.counts).toMatchObject({ replicated: 2, identical: 1, failed: 0 });
+      await verifyExact(direct.source, direct.target, src, dst, ['doomed/large.bin', 'doomed/small.bin', 'fine.bin']);
+      expect(await openUploads(direct.target, dst)).toEqual([]);
+    } finally {
+      source.destroy();
+      target.destroy();
+      await proxy.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
