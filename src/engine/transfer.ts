@@ -61,11 +61,32 @@ export interface WrittenObject {
 
 const QUOTED_MD5 = /^[0-9a-f]{32}$/;
 
+/** Times a body cut off mid-stream is read again before the copy fails (the SDK retries only up to the headers). */
+const BODY_READ_ATTEMPTS = 3;
+
 /**
  * Reads bytes [start, end] of the pinned source (the whole object without a range) into
- * `buffer`, which has exactly the expected length. A changed or deleted source is a SourceChangedError.
+ * `buffer`, which has exactly the expected length. A changed or deleted source is a
+ * SourceChangedError; a body cut off mid-stream is read again, pinned to the same state.
  */
 async function readSource(
+  source: PinnedSource,
+  range: { start: number; end: number } | undefined,
+  buffer: Buffer,
+  signal: AbortSignal,
+): Promise<SourceRead> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readSourceOnce(source, range, buffer, signal);
+    } catch (error) {
+      const cutOff = error instanceof ReplicationFailure && error.reason === 'unavailable' && error.message.startsWith('reading the source body');
+      if (!cutOff || attempt >= BODY_READ_ATTEMPTS || signal.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+}
+
+async function readSourceOnce(
   source: PinnedSource,
   range: { start: number; end: number } | undefined,
   buffer: Buffer,

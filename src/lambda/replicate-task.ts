@@ -1,6 +1,7 @@
 import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MultipartCheckpoint } from '../engine/checkpoint.js';
+import { errorMessage } from '../engine/errors.js';
 import { replicateObject } from '../engine/replicate-object.js';
 import type { TransferBudget } from '../engine/transfer-budget.js';
 import type { ReplicateOptions, ReplicationResult } from '../engine/types.js';
@@ -92,20 +93,19 @@ export async function replicateTask(
   }
 
   if (result.status !== 'paused') return outcome(result);
+  let problem = `object needs more time than this invocation had left (${result.bytesLeft} bytes to go): set CONTINUATION_QUEUE_URL so large copies continue in the next invocation, or raise the function timeout`;
   if (runtime.continueLater) {
-    await runtime.continueLater({ task, checkpoint: result.checkpoint, invocations });
-    return outcome(result, true);
+    try {
+      await runtime.continueLater({ task, checkpoint: result.checkpoint, invocations });
+      return outcome(result, true);
+    } catch (error) {
+      problem = `could not queue the continuation of this copy to CONTINUATION_QUEUE_URL (${errorMessage(error)}): check the queue URL and sqs:SendMessage; the event will be retried`;
+    }
   }
   // Nowhere to continue: abort the upload rather than leave paid-for parts behind.
   const client = await runtime.target.client();
   await client
     .send(new AbortMultipartUploadCommand({ Bucket: config.targetBucket, Key: targetKey, UploadId: result.checkpoint.uploadId }))
     .catch(() => undefined);
-  return outcome({
-    ...result,
-    status: 'failed',
-    reason: 'unavailable',
-    retryable: true,
-    message: `object needs more time than this invocation had left (${result.bytesLeft} bytes to go): set CONTINUATION_QUEUE_URL so large copies continue in the next invocation, or raise the function timeout`,
-  });
+  return outcome({ ...result, status: 'failed', reason: 'unavailable', retryable: true, message: problem });
 }

@@ -20,6 +20,8 @@ export class TargetConnection {
         credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
         concurrency: config.concurrency,
         allowInsecureHttp: config.allowInsecureHttp,
+        endpointSource:
+          config.credentialsSource.kind === 'secret' ? `lc_endpoint_url of secret ${config.credentialsSource.secretId}` : 'LC_ENDPOINT_URL',
       }),
   ) {}
 

@@ -222,7 +222,7 @@ describe('the Lambda handler', () => {
 
   it('unknown endpoint host', async () => {
     expect(await failure(handler({ LC_ENDPOINT_URL: 'https://no-such-host.invalid' })(s3Event({ bucket: src, key: 'ok.txt' }), lambdaContext()))).toBe(
-      '1 object(s) failed: ok.txt: unavailable: target is unavailable for s3:GetObject (Error: target endpoint host "no-such-host.invalid" could not be resolved (DNS ENOTFOUND): check the URL (https://no-such-host.invalid)); try again later',
+      '1 object(s) failed: ok.txt: unavailable: target is unavailable for s3:GetObject (Error: target endpoint host "no-such-host.invalid" could not be resolved (DNS ENOTFOUND): check the URL in LC_ENDPOINT_URL (https://no-such-host.invalid)); try again later',
     );
   });
 

@@ -11,6 +11,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { replicateObject } from '../../src/engine/replicate-object.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../support/embedded-s3.js';
 import { lambdaContext, s3Event, sqsEvent } from '../support/lambda.js';
@@ -172,19 +173,25 @@ describe('a Lambda invocation that dies after checkpointing', () => {
     expect(after.Messages ?? []).toEqual([]);
   }, 120_000);
 
-  it('before queueing its continuation: the redelivered event copies the object; the dead upload is left to `cleanup`, which reclaims it', async () => {
+  it('a continuation that cannot be queued aborts its upload; one lost in a crash before queueing is left to `cleanup`, which reclaims it', async () => {
     const src = await createBucket(source, uniqueBucket('lcrash2-src'));
     const dst = await createBucket(target, uniqueBucket('lcrash2-dst'));
     const key = 'lost/40MiB.bin';
     const md5 = await putMultipartObject(source, src, key, 40 * MiB + 5, 16 * MiB);
-    // A queue nobody listens on: the invocation checkpoints, then cannot queue its continuation,
-    // which is what a crash between the two leaves behind.
+    // A queue nobody listens on: the invocation checkpoints, cannot queue its continuation, and
+    // then aborts its upload and fails the message so that SQS delivers it again.
     const deadQueue = new SQSClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1', credentials: queueServer.credentials, maxAttempts: 1 });
-    const dying = createHandler({ env: env(dst, { CONTINUATION_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unreachable' }), source, sqs: deadQueue, reserveMs: 400, logger: new Logger({ logLevel: 'SILENT' }) });
+    const failing = createHandler({ env: env(dst, { CONTINUATION_QUEUE_URL: 'http://127.0.0.1:9/000000000000/unreachable' }), source, sqs: deadQueue, reserveMs: 400, logger: new Logger({ logLevel: 'SILENT' }) });
     const original = JSON.stringify(s3Event({ bucket: src, key }));
-    // Its only message failed, so the whole batch fails and SQS will deliver it again.
-    await expect(dying(sqsEvent([original]), lambdaContext(500))).rejects.toThrow(/All records failed processing/);
+    await expect(failing(sqsEvent([original]), lambdaContext(500))).rejects.toThrow(/All records failed processing/);
     deadQueue.destroy();
+    expect(await openUploads(target, dst)).toEqual([]);
+
+    // A crash between checkpointing and queueing (here: the engine paused, then the process
+    // "died" with the checkpoint) leaves one upload that no message names.
+    let parts = 0;
+    const paused = await replicateObject({ client: source, bucket: src, key }, { client: target, bucket: dst, key }, { shouldPause: () => parts++ >= 1 });
+    expect(paused.status).toBe('paused');
     expect(await openUploads(target, dst)).toEqual([key]);
 
     // SQS redelivers the event; a healthy invocation copies the object from scratch.

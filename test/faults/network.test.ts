@@ -96,7 +96,8 @@ describe('network faults', () => {
       expect(report.throttled).toBe(1);
       expect(s.serverErrors).toBeGreaterThanOrEqual(1);
       expect(s.timeouts).toBeGreaterThanOrEqual(1);
-      expect(report.objectRetries).toBe(1); // the part body cut mid-way fails that copy once
+      // A part body cut mid-way is read again by the engine; at worst sync retries that object once.
+      expect(report.objectRetries).toBeLessThanOrEqual(1);
       expect(report.retries).toBeGreaterThanOrEqual(4);
     } finally {
       source.destroy();
