@@ -3,15 +3,16 @@
  * and many small ones, each synced into an empty target, then a second, no-op sync.
  *
  *   npm run build && npx tsx bench/sync-throughput.ts [--large-gib 1] [--small-count 2000] [--small-kib 4]
+ *
+ * `npm run bench` (bench/run.ts) compares the same against rclone, the original sample and the raw limits.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createSourceClient, createTargetClient, GiB, KiB, MiB } from '../src/index.js';
 import { gateway, type Gateway } from './support/gateway.js';
-import { seedLargeObject } from './support/seed.js';
+import { seedLargeObject, seedObjects } from './support/seed.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,18 +23,6 @@ const { values } = parseArgs({
   },
 });
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-async function seedSmall(client: S3Client, bucket: string, count: number, size: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < count) {
-        const n = next++;
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: `small/${String(n).padStart(6, '0')}.bin`, Body: randomBytes(size) }));
-      }
-    }),
-  );
-}
 
 function sync(rgw: Gateway, src: string, dst: string): Promise<{ seconds: number; report: { counts: Record<string, number>; bytes: number } }> {
   return new Promise((resolve, reject) => {
@@ -85,7 +74,7 @@ try {
   await source.send(new CreateBucketCommand({ Bucket: ss }));
   await target.send(new CreateBucketCommand({ Bucket: sd }));
   log(`seeding ${count} × ${size / KiB} KiB ...`);
-  await seedSmall(source, ss, count, size);
+  await seedObjects(source, ss, 'small/', count, size);
   const small = await sync(rgw, ss, sd);
   const again = await sync(rgw, ss, sd);
   results.small = {
