@@ -2,53 +2,16 @@
  * The CLI as users run it: the built binary as a subprocess, against Ceph RGW (source and
  * target users) and the embedded server.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { cli } from '../support/cli.js';
 import { MiB, createBucket, md5Hex, openUploads, putMultipartObject, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
 
-const BIN = path.resolve('dist/cli/main.js');
 const rgw = inject('rgw');
 const { source, target } = rgwClients();
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; `watch` is polled every 20 ms while it runs and may signal it. */
-function cli(args: string[], env: Record<string, string> = {}, watch?: (kill: (signal: NodeJS.Signals) => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        AWS_ACCESS_KEY_ID: rgw.source.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: rgw.source.secretAccessKey,
-        AWS_REGION: 'us-east-1',
-        LC_ACCESS_KEY: rgw.target.accessKeyId,
-        LC_SECRET_KEY: rgw.target.secretAccessKey,
-        LC_ENDPOINT_URL: rgw.endpoint,
-        ...env,
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = watch ? setInterval(() => watch((signal) => child.kill(signal)), 20) : undefined;
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 const endpoints = () => ['--source-endpoint', rgw.endpoint];
 
 describe('sync and verify against RGW', () => {

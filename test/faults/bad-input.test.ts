@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createHandler, type HandlerDependencies } from '../../src/lambda/handler.js';
 import { lambdaContext, s3Event, s3Record, sqsEvent } from '../support/lambda.js';
 import { putObject, rgwClients, uniqueBucket } from '../support/s3.js';
-import { cli, transcript } from './cli.js';
+import { cli, transcript } from '../support/cli.js';
 
 const rgw = inject('rgw');
 const { source, target } = rgwClients();

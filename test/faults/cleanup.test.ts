@@ -7,7 +7,7 @@ import { CreateMultipartUploadCommand, PutBucketAclCommand, UploadPartCommand } 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
 import { createBucket, openUploads, putObject, rgwClients, uniqueBucket } from '../support/s3.js';
-import { cli } from './cli.js';
+import { cli } from '../support/cli.js';
 
 const rgw = inject('rgw');
 const { source, target } = rgwClients();

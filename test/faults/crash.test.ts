@@ -16,7 +16,7 @@ import { createHandler } from '../../src/lambda/handler.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../support/embedded-s3.js';
 import { lambdaContext, s3Event, sqsEvent } from '../support/lambda.js';
 import { MiB, createBucket, openUploads, putMultipartObject, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
-import { cli } from './cli.js';
+import { cli } from '../support/cli.js';
 
 const rgw = inject('rgw');
 const { source, target } = rgwClients();

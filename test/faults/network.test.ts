@@ -15,7 +15,7 @@ import { CheckpointStore } from '../../src/sync/checkpoint-store.js';
 import { syncBuckets } from '../../src/sync/sync-buckets.js';
 import { FAULT_KINDS, startFaultProxy, type FaultKind, type ProxiedRequest } from '../support/fault-proxy.js';
 import { MiB, createBucket, openUploads, putMultipartObject, putObject, randomBody, rgwClients, uniqueBucket } from '../support/s3.js';
-import { cli } from './cli.js';
+import { cli } from '../support/cli.js';
 import { describeResult, runNetworkScenario, seedCorpus, verifyExact } from './scenario.js';
 
 const rgw = inject('rgw');
