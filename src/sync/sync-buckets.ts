@@ -218,7 +218,9 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
       options.onBytes?.(object.size);
       return { item: { key: object.key, targetKey: dst.key, status, bytes: object.size } };
     }
-    const resume = await options.checkpoints?.load(src, dst);
+    // Only multipart copies have checkpoints: small objects skip the file I/O.
+    const checkpoints = object.size > partSize ? options.checkpoints : undefined;
+    const resume = await checkpoints?.load(src, dst);
     let last: MultipartCheckpoint | undefined = resume;
     const result = await replicateObject(src, dst, {
       // The listings already said what the source is and whether the target has the key.
@@ -235,7 +237,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
       ...(resume && { resume }),
       onCheckpoint: (checkpoint) => {
         last = checkpoint;
-        return options.checkpoints?.save(checkpoint);
+        return checkpoints?.save(checkpoint);
       },
     });
     // No upload may stay open unless a checkpoint file still points at it.
@@ -244,18 +246,18 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     if (open && result.status !== 'paused' && result.status !== 'replicated') {
       if (result.status === 'failed' && open === resume) {
         // Failed before the resumed upload was touched: keep its checkpoint; the next try resumes it.
-        keepCheckpoint = options.checkpoints !== undefined;
+        keepCheckpoint = checkpoints !== undefined;
       } else {
         // The engine aborts the upload of a failed copy, but that abort can fail too (the fault may
         // persist), and a skipped object (e.g. deleted at the source) leaves a resumed upload
         // alone: abort it here, and if that fails keep the checkpoint so the next run does.
         keepCheckpoint = await abortUpload(dst, open.uploadId).then(
           () => false,
-          () => options.checkpoints !== undefined,
+          () => checkpoints !== undefined,
         );
       }
     }
-    if (!keepCheckpoint) await options.checkpoints?.remove(src, dst);
+    if (!keepCheckpoint) await checkpoints?.remove(src, dst);
     if (result.status === 'skipped') options.onBytes?.(object.size);
     return { result };
   };
@@ -283,7 +285,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   // or the listing showed it done) point at uploads nobody will finish: abort and forget them.
   const store = options.checkpoints;
   if (store && !options.dryRun && !paused() && !signal.aborted) {
-    const copied = new Set(toCopy.map((object) => object.key));
+    const copied = new Set(toCopy.filter((object) => object.size > partSize).map((object) => object.key));
     for (const checkpoint of await storedCheckpoints(store)) {
       const { source: s, target: t } = checkpoint;
       if (s.bucket !== source.bucket || t.bucket !== target.bucket || !s.key.startsWith(source.prefix) || copied.has(s.key)) continue;
