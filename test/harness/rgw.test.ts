@@ -10,7 +10,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { S3Credentials } from './support/rgw.js';
+import type { S3Credentials } from '../support/rgw.js';
 
 const rgw = inject('rgw');
 

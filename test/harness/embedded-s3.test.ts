@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedS3, type EmbeddedS3 } from './support/embedded-s3.js';
+import { startEmbeddedS3, type EmbeddedS3 } from '../support/embedded-s3.js';
 
 const md5 = (data: Buffer) => createHash('md5').update(data);
 
