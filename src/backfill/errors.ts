@@ -9,7 +9,6 @@ export { ReplicationFailure };
 
 /** `context: <what S3 said and what to fix>`, e.g. "listing s3://b/ failed: source bucket "b" does not exist …". */
 export function s3Failure(context: string, error: unknown, bucket: string, action: string): ReplicationFailure {
-  if (error instanceof ReplicationFailure) return error;
   const failure = classifyS3Error(error, 'source', bucket, action);
   return new ReplicationFailure(failure.reason, `${context}: ${failure.message}`, failure.retryable, failure.errorCode, { cause: error });
 }

@@ -18,12 +18,12 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { listObjects } from '../engine/list-objects.js';
 import { s3Failure } from './errors.js';
 import { bareEtag, checkBucketName, checkObjectKey } from './validate.js';
 
@@ -67,33 +67,19 @@ export interface ListSourceOptions {
   signal?: AbortSignal;
 }
 
-/** Every key under the prefix that passes the filter, page by page (ListObjectsV2, paginated). */
+/** Every key under the prefix that passes the filter, page by page (the engine's listing). */
 export async function* listSourceKeys(options: ListSourceOptions): AsyncGenerator<string> {
-  const { source, bucket, prefix, filter, pageSize, signal } = options;
-  let token: string | undefined;
-  do {
-    let page;
-    try {
-      page = await source.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          ...(prefix && { Prefix: prefix }),
-          ...(pageSize !== undefined && { MaxKeys: pageSize }),
-          ...(token !== undefined && { ContinuationToken: token }),
-        }),
-        signal ? { abortSignal: signal } : {},
-      );
-    } catch (error) {
-      throw s3Failure(`listing s3://${bucket}/${prefix ?? ''} failed`, error, bucket, 's3:ListBucket');
+  const { source, bucket, prefix = '', filter, pageSize, signal } = options;
+  try {
+    for await (const object of listObjects(source, 'source', bucket, prefix, {
+      ...(signal && { signal }),
+      ...(pageSize !== undefined && { pageSize }),
+    })) {
+      if (!filter || filter(object.key)) yield object.key;
     }
-    for (const item of page.Contents ?? []) {
-      if (item.Key !== undefined && (!filter || filter(item.Key))) yield item.Key;
-    }
-    if (page.IsTruncated && !page.NextContinuationToken) {
-      throw new Error(`listing s3://${bucket}/${prefix ?? ''} failed: the server said the listing continues but gave no continuation token`);
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  } catch (error) {
+    throw s3Failure(`listing s3://${bucket}/${prefix} failed`, error, bucket, 's3:ListBucket');
+  }
 }
 
 export interface StreamUploadResult {

@@ -1,5 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { s3Call, type Side } from './failures.js';
+import { ReplicationFailure, s3Call, type Side } from './failures.js';
 import { unquoteEtag } from './metadata.js';
 
 export interface ListedObject {
@@ -9,20 +9,25 @@ export interface ListedObject {
   lastModified?: Date;
 }
 
-/** Every object under `prefix`, page by page (1,000 keys a request), in the server's order. */
+/** Every object under `prefix`, page by page (1,000 keys a request by default), in the server's order. */
 export async function* listObjects(
   client: S3Client,
   side: Side,
   bucket: string,
   prefix: string,
-  signal?: AbortSignal,
+  options: { signal?: AbortSignal; pageSize?: number } = {},
 ): AsyncGenerator<ListedObject> {
   let token: string | undefined;
   do {
     const page = await s3Call(side, bucket, 's3:ListBucket', () =>
       client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ...(token && { ContinuationToken: token }) }),
-        signal ? { abortSignal: signal } : {},
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          ...(prefix && { Prefix: prefix }),
+          ...(options.pageSize !== undefined && { MaxKeys: options.pageSize }),
+          ...(token && { ContinuationToken: token }),
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
       ),
     );
     for (const item of page.Contents ?? []) {
@@ -33,6 +38,14 @@ export async function* listObjects(
         etag: unquoteEtag(item.ETag),
         ...(item.LastModified && { lastModified: item.LastModified }),
       };
+    }
+    if (page.IsTruncated && !page.NextContinuationToken) {
+      // Stopping here would silently skip the rest of the bucket.
+      throw new ReplicationFailure(
+        'internal',
+        `listing ${side} bucket "${bucket}" stopped: the server said the listing continues but gave no continuation token`,
+        true,
+      );
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);

@@ -3,7 +3,8 @@
  * every key, reads both bodies in full and compares size, MD5, Content-Type and user metadata.
  */
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { listObjects } from '../engine/list-objects.js';
 
 export interface BucketRef {
   client: S3Client;
@@ -24,14 +25,9 @@ export interface ObjectCheck {
 /** User metadata the replicator adds to every replica (see README, "What is copied"). */
 const REPLICA_MARKER = /^lyve-replicator-/;
 
-export async function listKeys({ client, bucket }: BucketRef): Promise<string[]> {
+export async function listKeys({ client, bucket }: BucketRef, side: 'source' | 'target'): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token && { ContinuationToken: token }) }));
-    for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+  for await (const object of listObjects(client, side, bucket, '')) keys.push(object.key);
   return keys.sort();
 }
 
@@ -51,7 +47,7 @@ async function fingerprint({ client, bucket }: BucketRef, key: string): Promise<
 
 /** Compares every key of both buckets; a key on one side only is a problem too. */
 export async function compareBuckets(source: BucketRef, target: BucketRef): Promise<ObjectCheck[]> {
-  const [sourceKeys, targetKeys] = await Promise.all([listKeys(source), listKeys(target)]);
+  const [sourceKeys, targetKeys] = await Promise.all([listKeys(source, 'source'), listKeys(target, 'target')]);
   const inTarget = new Set(targetKeys);
   const checks: ObjectCheck[] = [];
   for (const key of sourceKeys) {

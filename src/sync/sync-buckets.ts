@@ -178,7 +178,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const statsBefore = options.requestStats?.snapshot();
 
   const existing = new Map<string, ListedObject>();
-  for await (const object of listObjects(target.client, 'target', target.bucket, target.prefix, signal)) {
+  for await (const object of listObjects(target.client, 'target', target.bucket, target.prefix, { signal })) {
     existing.set(object.key.slice(target.prefix.length), object);
   }
 
@@ -190,7 +190,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const toCopy: ListedObject[] = [];
   const seen = new Set<string>();
   let identical = 0;
-  for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, signal)) {
+  for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, { signal })) {
     const relative = object.key.slice(source.prefix.length);
     if (!filter(relative)) continue;
     seen.add(relative);
