@@ -166,6 +166,7 @@ export async function replicateObject(
       );
     }
     const singlePutLimit = Math.min(options.multipartThreshold ?? partSize, limits.maxSinglePutSize);
+    let targetBeforeCopy: Promise<ObjectState | undefined> | undefined;
     for (;;) {
       try {
         // Fast path: the caller knows the source's ETag and it is small, so one conditional GET
@@ -182,6 +183,8 @@ export async function replicateObject(
             ? Promise.resolve(undefined)
             : head(target.client, 'target', target.bucket, target.key, undefined, signal);
           existingPromise.catch(() => undefined);
+          // Nothing was written if the fast path falls back: the slow path reuses this HEAD.
+          targetBeforeCopy = existingPromise;
           const fast = await withWholeObject(hinted, ctx, async (read) => {
             const existing = await existingPromise;
             if (existing && isReplicaOf(existing, read.state)) return { current: read.state, existing };
@@ -198,10 +201,12 @@ export async function replicateObject(
 
         const [current, existing] = await Promise.all([
           head(source.client, 'source', source.bucket, source.key, source.versionId, signal),
-          options.targetKnownMissing && restarts === 0
-            ? undefined
-            : head(target.client, 'target', target.bucket, target.key, undefined, signal),
+          targetBeforeCopy ??
+            (options.targetKnownMissing && restarts === 0
+              ? undefined
+              : head(target.client, 'target', target.bucket, target.key, undefined, signal)),
         ]);
+        targetBeforeCopy = undefined;
 
         if (!current) {
           if (!options.deleteWhenSourceMissing || !existing) return { ...base(), status: 'skipped', reason: 'source-missing' };

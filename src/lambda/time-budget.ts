@@ -6,9 +6,8 @@ import type { TransferProgress } from '../engine/types.js';
  * parallel), completing the upload, and a safety reserve for checkpointing and replying.
  */
 export class TimeBudget {
-  private firstPartAt: number | undefined;
-  private partsSeen = 0;
-  private lastPartsDone: number | undefined;
+  /** When this invocation saw its first part start, and how many parts were done then. */
+  private start: { at: number; partsDone: number } | undefined;
 
   constructor(
     private readonly remainingMs: () => number,
@@ -20,14 +19,10 @@ export class TimeBudget {
   /** The engine's `shouldPause` hook. */
   readonly shouldPause = (progress: TransferProgress): boolean => {
     const now = Date.now();
-    if (this.firstPartAt === undefined) {
-      this.firstPartAt = now;
-      this.lastPartsDone = progress.partsDone;
-    }
-    this.partsSeen = progress.partsDone - (this.lastPartsDone ?? 0);
+    this.start ??= { at: now, partsDone: progress.partsDone };
+    const parts = progress.partsDone - this.start.partsDone;
     // Average time for one part: parts complete `concurrency` at a time.
-    const elapsed = now - this.firstPartAt;
-    const perPart = this.partsSeen > 0 ? (elapsed * Math.min(this.concurrency, this.partsSeen)) / this.partsSeen : 0;
+    const perPart = parts > 0 ? ((now - this.start.at) * Math.min(this.concurrency, parts)) / parts : 0;
     return this.remainingMs() < this.reserveMs + 2 * perPart;
   };
 }

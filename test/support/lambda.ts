@@ -1,9 +1,7 @@
 import type { Context } from 'aws-lambda';
+import { encodeNotificationKey } from '../../src/playground/s3-events.js';
 
-/** S3 notification keys are form-URL-encoded: spaces as '+', everything else percent-encoded. */
-export function encodeNotificationKey(key: string): string {
-  return encodeURIComponent(key).replace(/%20/g, '+');
-}
+export { encodeNotificationKey };
 
 export interface S3EventSpec {
   bucket: string;

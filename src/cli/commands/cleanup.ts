@@ -1,8 +1,9 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { cleanupUploads, parseAge, type CleanupItem } from '../../cleanup/cleanup-uploads.js';
 import { explainConnectionFailure, targetClient, type ConnectionOptions } from '../connections.js';
 import { EXIT, UsageError } from '../errors.js';
 import { formatS3Location, parseS3Location } from '../s3-location.js';
+import { addTargetOptions } from './common.js';
 
 interface CleanupCommandOptions extends Omit<ConnectionOptions, 'concurrency'> {
   olderThan: number;
@@ -38,18 +39,15 @@ Target: endpoint from --target-endpoint or LC_ENDPOINT_URL; keys from LC_ACCESS_
 LC_SECRET_KEY, --target-profile, or --target-secret-id.`;
 
 export function registerCleanup(program: Command): void {
-  program
-    .command('cleanup')
+  addTargetOptions(
+    program
+      .command('cleanup')
     .description('abort stale multipart uploads this tool (these credentials) started on the target')
     .argument('<target>', 's3://BUCKET[/PREFIX] on the target')
     .requiredOption('--older-than <age>', 'only uploads started at least this long ago, e.g. 24h, 90m, 7d, 0s', age)
     .option('--dry-run', 'list what would be aborted; abort nothing')
-    .option('--json', 'print a machine-readable report on stdout')
-    .option('--target-endpoint <url>', 'target endpoint (default: LC_ENDPOINT_URL)')
-    .option('--target-profile <name>', 'profile in ~/.aws/credentials holding the target keys')
-    .option('--target-secret-id <id>', 'Secrets Manager secret with lc_access_key, lc_secret_key, lc_endpoint_url')
-    .option('--target-region <region>', 'target region', 'us-east-1')
-    .addOption(new Option('--allow-insecure-http', 'allow plain http:// endpoints on non-loopback hosts'))
+    .option('--json', 'print a machine-readable report on stdout'),
+  )
     .addHelpText('after', HELP)
     .action(async (targetArg: string, options: CleanupCommandOptions) => {
       const target = parseS3Location(targetArg, 'target');

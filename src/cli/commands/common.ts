@@ -26,20 +26,25 @@ function collect(value: string, previous: string[] = []): string[] {
 
 /** The connection, filter and output flags of sync and verify. */
 export function addCommonOptions(command: Command): Command {
-  return command
+  command
     .option('--include <glob>', 'only keys matching this glob, relative to the source prefix (repeatable; ** spans /)', collect)
     .option('--exclude <glob>', 'skip keys matching this glob (repeatable)', collect)
     .option('--concurrency <n>', 'objects and parts in flight', positiveInteger('--concurrency', 256), 16)
     .option('--json', 'print a machine-readable report on stdout')
     .option('--source-endpoint <url>', 'S3-compatible source endpoint (default: AWS, or AWS_ENDPOINT_URL_S3)')
     .option('--source-profile <name>', 'AWS profile for the source')
-    .option('--source-region <region>', 'source region')
+    .option('--source-region <region>', 'source region');
+  return addTargetOptions(command).addHelpText('after', CONNECTION_HELP);
+}
+
+/** How to reach the target: the flags every command that writes to or reads the target shares. */
+export function addTargetOptions(command: Command): Command {
+  return command
     .option('--target-endpoint <url>', 'target endpoint (default: LC_ENDPOINT_URL)')
     .option('--target-profile <name>', 'profile in ~/.aws/credentials holding the target keys')
     .option('--target-secret-id <id>', 'Secrets Manager secret with lc_access_key, lc_secret_key, lc_endpoint_url')
     .option('--target-region <region>', 'target region', 'us-east-1')
-    .addOption(new Option('--allow-insecure-http', 'allow plain http:// endpoints on non-loopback hosts'))
-    .addHelpText('after', CONNECTION_HELP);
+    .addOption(new Option('--allow-insecure-http', 'allow plain http:// endpoints on non-loopback hosts'));
 }
 
 export function keyFilter(options: CommonOptions): (key: string) => boolean {
