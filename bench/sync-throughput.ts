@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createSourceClient, createTargetClient, GiB, KiB, MiB } from '../src/index.js';
-import { gateway, type Gateway } from './support/gateway.js';
+import { cliEnvironment, gateway, type Gateway } from './support/gateway.js';
 import { seedLargeObject, seedObjects } from './support/seed.js';
 
 const { values } = parseArgs({
@@ -33,12 +33,7 @@ function sync(rgw: Gateway, src: string, dst: string): Promise<{ seconds: number
       {
         env: {
           ...process.env,
-          AWS_ACCESS_KEY_ID: rgw.source.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: rgw.source.secretAccessKey,
-          AWS_REGION: 'us-east-1',
-          LC_ACCESS_KEY: rgw.target.accessKeyId,
-          LC_SECRET_KEY: rgw.target.secretAccessKey,
-          LC_ENDPOINT_URL: rgw.endpoint,
+          ...cliEnvironment(rgw),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       },

@@ -89,3 +89,15 @@ export async function gateway(): Promise<Gateway> {
     stop: () => rgw.stop(),
   });
 }
+
+/** Environment for the CLI against this gateway: the source user as the AWS chain, the target user as LC_*. */
+export function cliEnvironment(rgw: Pick<Gateway, 'endpoint' | 'source' | 'target'>): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: rgw.source.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: rgw.source.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+    LC_ACCESS_KEY: rgw.target.accessKeyId,
+    LC_SECRET_KEY: rgw.target.secretAccessKey,
+    LC_ENDPOINT_URL: rgw.endpoint,
+  };
+}

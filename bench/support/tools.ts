@@ -9,7 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { s3Record } from '../../test/support/lambda.js';
-import type { Gateway } from './gateway.js';
+import { cliEnvironment, type Gateway } from './gateway.js';
 import { assertSucceeded, runMeasured, type Measured } from './measure.js';
 import type { SeededObject } from './seed.js';
 
@@ -113,12 +113,7 @@ async function runSync(ctx: ToolContext): Promise<ToolRun> {
       {
         env: {
           ...baseEnv(),
-          AWS_ACCESS_KEY_ID: rgw.source.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: rgw.source.secretAccessKey,
-          AWS_REGION: 'us-east-1',
-          LC_ACCESS_KEY: rgw.target.accessKeyId,
-          LC_SECRET_KEY: rgw.target.secretAccessKey,
-          LC_ENDPOINT_URL: rgw.endpoint,
+          ...cliEnvironment(rgw),
         },
       },
     ),
