@@ -17,7 +17,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createSourceClient, createTargetClient } from '../../src/index.js';
+import { createSourceClient } from '../../src/index.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import type { TaskOutcome } from '../../src/lambda/replicate-task.js';
 import { startEmbeddedS3 } from '../../test/support/embedded-s3.js';
