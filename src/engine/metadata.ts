@@ -31,6 +31,11 @@ export interface ObjectState {
   versionId?: string;
   size: number;
   lastModified?: Date;
+  /**
+   * The MD5 of the body (hex) when the ETag provably is one: a single-part upload (no `-N`)
+   * stored in clear or with SSE-S3. SSE-KMS and SSE-C objects have ETags that are not MD5s.
+   */
+  md5?: string;
   headers: ObjectHeaders;
 }
 
@@ -53,7 +58,30 @@ type ObjectResponse = Pick<
   | 'ContentLanguage'
   | 'Expires'
   | 'ExpiresString'
+  | 'ServerSideEncryption'
+  | 'SSECustomerAlgorithm'
 >;
+
+const PLAIN_MD5 = /^[0-9a-f]{32}$/;
+
+/** Whether an ETag has the form of a single-part upload's ETag (an MD5 unless encryption says otherwise). */
+export function isPlainMd5Etag(etag: string): boolean {
+  return PLAIN_MD5.test(etag);
+}
+
+/**
+ * The body's MD5 from the ETag, when S3 documents it to be one: objects uploaded in one request,
+ * in clear or with SSE-S3. Not for multipart uploads (`…-N`), SSE-KMS (`aws:kms`,
+ * `aws:kms:dsse`) or SSE-C. A server that breaks this rule is caught by the target, which
+ * refuses a body whose MD5 differs from the Content-MD5 sent (BadDigest).
+ */
+function bodyMd5(head: ObjectResponse, etag: string): string | undefined {
+  if (!isPlainMd5Etag(etag)) return undefined;
+  if (head.SSECustomerAlgorithm) return undefined;
+  const sse = head.ServerSideEncryption;
+  if (sse !== undefined && sse !== 'AES256') return undefined;
+  return etag;
+}
 
 export function objectStateFromHead(head: ObjectResponse): ObjectState {
   const state: ObjectState = {
@@ -65,6 +93,8 @@ export function objectStateFromHead(head: ObjectResponse): ObjectState {
   };
   if (head.VersionId && head.VersionId !== 'null') state.versionId = head.VersionId;
   if (head.LastModified) state.lastModified = head.LastModified;
+  const md5 = bodyMd5(head, state.etag);
+  if (md5) state.md5 = md5;
   const h = state.headers;
   if (head.ContentType !== undefined) h.contentType = head.ContentType;
   if (head.CacheControl !== undefined) h.cacheControl = head.CacheControl;

@@ -2,8 +2,15 @@ import { setMaxListeners } from 'node:events';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
 import { headObject as head } from './head-object.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
-import { isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_PART_SIZE,
+  KNOWN_MD5_MULTIPART_THRESHOLD,
+  LYVE_CLOUD_LIMITS,
+  planTransfer,
+  type TargetLimits,
+} from './limits.js';
+import { isPlainMd5Etag, isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
 import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
 import { TransferBudget } from './transfer-budget.js';
 import {
@@ -165,19 +172,27 @@ export async function replicateObject(
         false,
       );
     }
-    const singlePutLimit = Math.min(options.multipartThreshold ?? partSize, limits.maxSinglePutSize);
+    // Objects up to the threshold go in one PUT. Unless the caller set it, a source whose ETag is
+    // its MD5 (nothing to hash) has a higher one, within the budget so its buffer fits.
+    const threshold = options.multipartThreshold ?? partSize;
+    const knownMd5Threshold =
+      options.multipartThreshold ?? Math.max(partSize, Math.min(KNOWN_MD5_MULTIPART_THRESHOLD, budget.maxBytes));
     let targetBeforeCopy: Promise<ObjectState | undefined> | undefined;
     for (;;) {
       try {
         // Fast path: the caller knows the source's ETag and it is small, so one conditional GET
         // gives both its state and its body. Only on the first attempt: a restart reads afresh.
         const hint = options.sourceHint;
-        if (hint && restarts === 0 && !resume && !source.versionId && hint.size <= singlePutLimit) {
+        const hintEtag = unquoteEtag(hint?.etag);
+        // A plain-MD5 ETag in the hint may still be an SSE-KMS one: the GET's headers tell, and
+        // such a body is then hashed as it is read.
+        const hintLimit = Math.min(isPlainMd5Etag(hintEtag) ? knownMd5Threshold : threshold, limits.maxSinglePutSize);
+        if (hint && restarts === 0 && !resume && !source.versionId && hint.size <= hintLimit) {
           const hinted: PinnedSource = {
             client: source.client,
             bucket: source.bucket,
             key: source.key,
-            state: { etag: unquoteEtag(hint.etag), size: hint.size, headers: { metadata: {} } },
+            state: { etag: hintEtag, size: hint.size, headers: { metadata: {} } },
           };
           const existingPromise = options.targetKnownMissing
             ? Promise.resolve(undefined)
@@ -228,7 +243,7 @@ export async function replicateObject(
 
         let plan;
         try {
-          plan = planTransfer(current.size, partSize, options.multipartThreshold ?? partSize, limits);
+          plan = planTransfer(current.size, partSize, current.md5 ? knownMd5Threshold : threshold, limits);
         } catch (error) {
           throw new ReplicationFailure('too-large', (error as Error).message, false);
         }

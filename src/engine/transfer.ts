@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
-import { isNotFound, isPreconditionFailed, isTransient } from './errors.js';
+import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
 import { objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
@@ -65,6 +65,13 @@ const QUOTED_MD5 = /^[0-9a-f]{32}$/;
 const BODY_READ_ATTEMPTS = 3;
 
 /**
+ * How a read gets its MD5: `hash` the bytes as they arrive, or take it from the source's ETag
+ * when a whole object is read and the ETag is its MD5 (`etag-if-md5`), which saves hashing every
+ * byte; the target still checks the body against it.
+ */
+type Digest = 'hash' | 'etag-if-md5';
+
+/**
  * Reads bytes [start, end] of the pinned source (the whole object without a range) into
  * `buffer`, which has exactly the expected length. A changed or deleted source is a
  * SourceChangedError; a body cut off mid-stream is read again, pinned to the same state.
@@ -74,10 +81,11 @@ async function readSource(
   range: { start: number; end: number } | undefined,
   buffer: Buffer,
   signal: AbortSignal,
+  digest: Digest = 'hash',
 ): Promise<SourceRead> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readSourceOnce(source, range, buffer, signal);
+      return await readSourceOnce(source, range, buffer, signal, digest);
     } catch (error) {
       const cutOff = error instanceof ReplicationFailure && error.reason === 'unavailable' && error.message.startsWith('reading the source body');
       if (!cutOff || attempt >= BODY_READ_ATTEMPTS || signal.aborted) throw error;
@@ -91,11 +99,10 @@ async function readSourceOnce(
   range: { start: number; end: number } | undefined,
   buffer: Buffer,
   signal: AbortSignal,
+  digest: Digest,
 ): Promise<SourceRead> {
   const { state } = source;
   const length = buffer.length;
-  // Hashed as it arrives, so hashing interleaves with network reads instead of blocking after.
-  const hash = createHash('md5');
   const response = await s3Call(
     'source',
     source.bucket,
@@ -123,6 +130,11 @@ async function readSourceOnce(
     body?.destroy?.();
     throw new SourceChangedError(`source s3://${source.bucket}/${source.key} is ${response.ContentLength} bytes, not ${length}`);
   }
+  const read = objectStateFromHead(response);
+  // The GET's own headers decide: a hint-pinned state knows only the ETag, not the encryption.
+  const knownMd5 = digest === 'etag-if-md5' && !range && read.md5 === state.etag ? read.md5 : undefined;
+  // Otherwise hashed as it arrives, so hashing interleaves with network reads instead of blocking after.
+  const hash = knownMd5 ? undefined : createHash('md5');
   let offset = 0;
   try {
     if (body) {
@@ -131,7 +143,7 @@ async function readSourceOnce(
           throw new ReplicationFailure('integrity', `source returned more than the ${length} bytes requested`, true);
         }
         buffer.set(chunk, offset);
-        hash.update(chunk);
+        hash?.update(chunk);
         offset += chunk.length;
       }
     }
@@ -142,13 +154,15 @@ async function readSourceOnce(
   if (offset !== length) {
     throw new ReplicationFailure('integrity', `source returned ${offset} bytes where ${length} were expected`, true);
   }
-  return { body: buffer, md5: hash.digest(), state: objectStateFromHead(response) };
+  return { body: buffer, md5: hash ? hash.digest() : Buffer.from(knownMd5!, 'hex'), md5FromEtag: !hash, state: read };
 }
 
 /** A body read from the source, its MD5, and the object's state as the GET reported it. */
 export interface SourceRead {
   body: Buffer;
   md5: Buffer;
+  /** The MD5 is the source's ETag, not a hash of `body`: only the target's check proves the bytes. */
+  md5FromEtag: boolean;
   /** Headers and metadata of the object (for a ranged read, `size` is the range's). */
   state: ObjectState;
 }
@@ -186,12 +200,28 @@ function unsignedPayload<C extends { middlewareStack: { add: Function } }>(comma
   return withRawHeader(command, 'x-amz-content-sha256', 'UNSIGNED-PAYLOAD');
 }
 
+function isBadDigest(error: unknown): boolean {
+  const code = error instanceof ReplicationFailure ? error.errorCode : errorCode(error);
+  return code === 'BadDigest' || code === 'InvalidDigest';
+}
+
 /**
  * Reads the whole pinned source into a buffer from the budget and hands it to `use`, which
- * owns the buffer until it settles (it must not keep it).
+ * owns the buffer until it settles (it must not keep it). The MD5 comes from the source's ETag
+ * when that is the body's MD5. If the target then refuses the body as not matching it
+ * (BadDigest: an ETag that only looked like an MD5, or bytes damaged on the way), the object is
+ * read again, hashed as it arrives, and `use` runs once more with the MD5 of what was read.
  */
 export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, use: (read: SourceRead) => Promise<T>): Promise<T> {
-  return ctx.budget.run(source.state.size, async (buffer) => use(await readSource(source, undefined, buffer, ctx.signal)));
+  return ctx.budget.run(source.state.size, async (buffer) => {
+    const read = await readSource(source, undefined, buffer, ctx.signal, 'etag-if-md5');
+    try {
+      return await use(read);
+    } catch (error) {
+      if (!read.md5FromEtag || !isBadDigest(error)) throw error;
+      return use(await readSource(source, undefined, buffer, ctx.signal, 'hash'));
+    }
+  });
 }
 
 /**

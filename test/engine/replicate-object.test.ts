@@ -1,6 +1,8 @@
 import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { replicateObject, REPLICA_METADATA, type ReplicationResult } from '../../src/index.js';
+import { replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
+import { objectStateFromHead } from '../../src/engine/metadata.js';
+import { putBody, withWholeObject } from '../../src/engine/transfer.js';
 import {
   MiB,
   createBucket,
@@ -298,6 +300,57 @@ describe('source hints from listings and events', () => {
     expect((await readBack(target, dst, key)).md5).toBe(md5Hex(v2));
     await expectExactReplica(key);
     expect(expectStatus(await replicate(key, { ...small, sourceHint: { etag: md5Hex(v2), size: v2.length } }), 'skipped').reason).toBe('identical');
+  });
+});
+
+describe('sources whose ETag is their MD5', () => {
+  // No multipartThreshold: the engine picks it. The budget (5 MiB × 8 = 40 MiB) caps it.
+  const defaults = { partSize: PART, concurrency: 8 };
+
+  it('copies a single-part source up to the budget in one PUT carrying the ETag as Content-MD5', async () => {
+    const key = 'known-md5/30mib.bin';
+    const body = randomBody(30 * MiB);
+    await putObject(source, src, key, body, { ContentType: 'application/x-known' });
+    const result = expectStatus(await replicate(key, defaults), 'replicated');
+    expect(result).toMatchObject({ method: 'single-put', parts: 1, sourceEtag: md5Hex(body), targetEtag: md5Hex(body) });
+    await expectExactReplica(key);
+
+    // The same from an event's hint (the small-object fast path).
+    await target.send(new DeleteObjectCommand({ Bucket: dst, Key: key }));
+    const hinted = expectStatus(await replicate(key, { ...defaults, sourceHint: { etag: md5Hex(body), size: body.length } }), 'replicated');
+    expect(hinted).toMatchObject({ method: 'single-put', targetEtag: md5Hex(body) });
+    await expectExactReplica(key);
+  });
+
+  it('keeps multipart for a multipart-uploaded source and for a body larger than the budget', async () => {
+    const multipartKey = 'known-md5/multipart-source.bin';
+    await putMultipartObject(source, src, multipartKey, 12 * MiB, PART);
+    expect(expectStatus(await replicate(multipartKey, defaults), 'replicated')).toMatchObject({ method: 'multipart', parts: 3 });
+    await expectExactReplica(multipartKey);
+
+    const largeKey = 'known-md5/over-budget.bin';
+    await putObject(source, src, largeKey, randomBody(41 * MiB));
+    expect(expectStatus(await replicate(largeKey, defaults), 'replicated')).toMatchObject({ method: 'multipart', parts: 9 });
+    await expectExactReplica(largeKey);
+  });
+
+  it('falls back to hashing what it read when the target refuses the ETag as the body MD5', async () => {
+    const key = 'known-md5/bad-digest.bin';
+    const body = randomBody(2 * MiB + 3);
+    await putObject(source, src, key, body);
+    const head = await source.send(new HeadObjectCommand({ Bucket: src, Key: key }));
+    const pinned = { client: source, bucket: src, key, state: objectStateFromHead(head) };
+    const dest = { client: target, bucket: dst, key };
+    const ctx = { budget: new TransferBudget({ maxRequests: 2, maxBytes: 8 * MiB }), concurrency: 2, signal: new AbortController().signal };
+    const reads: boolean[] = [];
+    const written = await withWholeObject(pinned, ctx, async (read) => {
+      reads.push(read.md5FromEtag);
+      // The first attempt sends what an ETag that is not an MD5 (an unannounced encryption) would.
+      return putBody(reads.length === 1 ? { ...read, md5: Buffer.alloc(16, 7) } : read, dest, ctx);
+    });
+    expect(reads).toEqual([true, false]);
+    expect(written).toMatchObject({ method: 'single-put', expectedEtag: md5Hex(body), etagVerified: true });
+    expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
   });
 });
 
