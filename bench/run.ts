@@ -10,6 +10,9 @@
  * Options: --datasets large,medium,small  --tools sync,lambda,rclone-default,rclone-tuned,sample,raw-get,raw-put
  *          --skip large-copy,bundle,lag   --profile (V8 CPU profile of every sync run, summarized)
  *          --no-save (print only)          --write-md (also update BENCHMARKS.md after a --quick run)
+ *          --link MIBPS,RTTMS (every tool reaches RGW through a WAN-like link: each connection
+ *                 capped at MIBPS MiB/s per direction, RTTMS ms round trip; results go to
+ *                 bench/results/<date>-link.json and BENCHMARKS.md's link section)
  * Needs: Debian packages ceph-mon ceph-osd radosgw rclone python3-boto3.
  * Set RGW_ENDPOINT and the RGW_* keys printed by scripts/rgw.ts (and RGW_CONF for Ceph CPU
  * figures) to reuse a running gateway.
@@ -24,6 +27,7 @@ import { formatProfile, summarizeProfile } from './support/cpu-profile.js';
 import { gateway } from './support/gateway.js';
 import { measureLag } from './support/lag.js';
 import { measureBundle } from './support/lambda-bundle.js';
+import { startLinkProxy } from './support/link-proxy.js';
 import { copyLargeObject } from './support/large-copy.js';
 import { describeMachine, loadAverage } from './support/machine.js';
 import { computeRatios, computeTargets, consoleReport, writeBenchmarksMd, type Results, type RunResult } from './support/report.js';
@@ -40,10 +44,23 @@ const { values } = parseArgs({
     'no-save': { type: 'boolean', default: false },
     'write-md': { type: 'boolean', default: false },
     'sample-max-objects': { type: 'string' },
+    link: { type: 'string' },
   },
 });
 
 const quick = values.quick!;
+
+/** `--link 16,20`: 16 MiB/s per connection each way, 20 ms round trip. */
+function parseLink(text: string): { bytesPerSecond: number; rttMs: number } {
+  const [rate, rtt] = text.split(',').map(Number);
+  if (!(rate! > 0) || !(rtt! >= 0)) throw new Error(`--link ${text}: expected MIBPS,RTTMS, e.g. --link 16,20`);
+  return { bytesPerSecond: rate! * MiB, rttMs: rtt! };
+}
+
+function hostPort(endpoint: string): { host: string; port: number } {
+  const url = new URL(endpoint);
+  return { host: url.hostname, port: Number(url.port) };
+}
 // The SDK warns on every run that its 2027 releases need Node 22; the project supports Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const SPEC = {
@@ -82,6 +99,13 @@ const machine = describeMachine();
 
 const rgw = await gateway();
 log(`RGW at ${rgw.endpoint}`);
+const linkSpec = values.link ? parseLink(values.link) : undefined;
+const link = linkSpec && (await startLinkProxy({ upstream: hostPort(rgw.endpoint), ...linkSpec }));
+if (link && linkSpec) {
+  log(`tools reach RGW through a WAN-like link at ${link.endpoint}: ${linkSpec.bytesPerSecond / MiB} MiB/s per connection each way, ${linkSpec.rttMs} ms round trip`);
+}
+/** The gateway as the tools see it: through the link when there is one. */
+const toolGateway = link ? { ...rgw, endpoint: link.endpoint } : rgw;
 const source = createSourceClient({ endpoint: rgw.endpoint, credentials: rgw.source, concurrency: 32 });
 const target = createTargetClient({ endpoint: rgw.endpoint, credentials: rgw.target, concurrency: 16 });
 const runs: RunResult[] = [];
@@ -135,7 +159,7 @@ async function measure(full: Dataset, tool: ToolName): Promise<void> {
   const cpuBefore = daemonCpu();
   const requestsBefore = rgw.requestCounters();
   try {
-    const run = await runTool(tool, { rgw, root, dataset, targetBucket, ...(profileDir && { cpuProfileDir: profileDir }), log });
+    const run = await runTool(tool, { rgw: toolGateway, root, dataset, targetBucket, ...(profileDir && { cpuProfileDir: profileDir }), log });
     const cpuAfter = daemonCpu();
     const requestsAfter = rgw.requestCounters();
     const verified = WRITES_TARGET[tool] ? await verifyTarget(dataset, targetBucket) : 'reads only';
@@ -201,6 +225,7 @@ try {
 } finally {
   source.destroy();
   target.destroy();
+  await link?.close();
   await rgw.stop();
 }
 
@@ -230,6 +255,7 @@ const final: Results = {
   targets: computeTargets(runs, ratios, results.largeCopy),
   ...results,
   ...(profiles.length > 0 && { profiles }),
+  ...(linkSpec && { link: { perConnectionMiBps: linkSpec.bytesPerSecond / MiB, rttMs: linkSpec.rttMs } }),
   command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, ''),
 };
 
@@ -238,7 +264,7 @@ log(`load average ${final.load.after.join(' ')}`);
 if (!values['no-save']) {
   const { writeFileSync } = await import('node:fs');
   mkdirSync(resultsDir, { recursive: true });
-  const jsonFile = path.join(resultsDir, `${stamp}${quick ? '-quick' : ''}.json`);
+  const jsonFile = path.join(resultsDir, `${stamp}${quick ? '-quick' : ''}${link ? '-link' : ''}.json`);
   writeFileSync(jsonFile, `${JSON.stringify(final, null, 2)}\n`);
   log(`saved ${path.relative(root, jsonFile)}`);
   if (!quick || values['write-md']) {
