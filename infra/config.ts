@@ -85,9 +85,9 @@ export const DEFAULT_TIMEOUT_SECONDS = 300;
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
 export const DEFAULT_LAG_ALARM_SECONDS = 900;
 export const DEFAULT_STACK_NAME = 'LyveReplicator';
-/** Must match src/engine/limits.ts (DEFAULT_PART_SIZE, DEFAULT_CONCURRENCY). */
+/** Must match src/engine/limits.ts (DEFAULT_PART_SIZE) and src/lambda/config.ts (FUNCTION_DEFAULT_CONCURRENCY). */
 const ENGINE_DEFAULT_PART_SIZE_MIB = 16;
-const ENGINE_DEFAULT_CONCURRENCY = 8;
+const FUNCTION_DEFAULT_CONCURRENCY = 16;
 /**
  * Fixed part of the function's peak memory, measured (README "Known limits"): peak RSS is
  * ~130 MiB + part size × concurrency (+3 %), whatever the object size.
@@ -241,11 +241,11 @@ export function readReplicatorConfig(get: (key: string) => unknown, keys: readon
   const partSizeMiB = readInteger('partSizeMiB', 5, 4096);
   const concurrency = readInteger('concurrency', 1, 64);
 
-  const buffersMiB = (partSizeMiB ?? ENGINE_DEFAULT_PART_SIZE_MIB) * (concurrency ?? ENGINE_DEFAULT_CONCURRENCY);
+  const buffersMiB = (partSizeMiB ?? ENGINE_DEFAULT_PART_SIZE_MIB) * (concurrency ?? FUNCTION_DEFAULT_CONCURRENCY);
   const neededMiB = Math.ceil(FIXED_MEMORY_MIB + buffersMiB * 1.03);
   if (memoryMiB < neededMiB) {
     problems.push(
-      `memoryMiB ${memoryMiB} is below the ${neededMiB} MiB the function can use at peak (${FIXED_MEMORY_MIB} MiB fixed + part size ${partSizeMiB ?? ENGINE_DEFAULT_PART_SIZE_MIB} MiB × concurrency ${concurrency ?? ENGINE_DEFAULT_CONCURRENCY} + 3 %): raise memoryMiB, or lower partSizeMiB / concurrency`,
+      `memoryMiB ${memoryMiB} is below the ${neededMiB} MiB the function can use at peak (${FIXED_MEMORY_MIB} MiB fixed + part size ${partSizeMiB ?? ENGINE_DEFAULT_PART_SIZE_MIB} MiB × concurrency ${concurrency ?? FUNCTION_DEFAULT_CONCURRENCY} + 3 %): raise memoryMiB, or lower partSizeMiB / concurrency`,
     );
   }
 

@@ -17,7 +17,7 @@
  * | `REPLICATE_DELETES`      | Delete on the target when the source object is deleted                 | `false`     |
  * | `REPLICATE_TAGS`         | Copy object tags                                                        | `false`     |
  * | `PART_SIZE_MIB`          | Multipart part size in MiB, whole number 5–4096                         | `16`        |
- * | `CONCURRENCY`            | Parts in flight per object, whole number 1–64                           | `8`         |
+ * | `CONCURRENCY`            | Requests in flight per invocation, whole number 1–64                   | `16`        |
  * | `CONTINUATION_QUEUE_URL` | SQS queue URL for continuing large copies; https (http only to loopback) | none       |
  * | `ALLOW_INSECURE_HTTP`    | Let the target endpoint use plain http to a non-loopback host           | `false`     |
  * | `LOG_LEVEL`              | Powertools Logger's own; not read here                                  | —           |
@@ -25,9 +25,18 @@
  * Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, in any case. Globs: see key-filter.ts.
  */
 import { ConfigurationError, isLoopbackHost, parseEndpoint } from '../clients/s3-clients.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, MiB } from '../engine/limits.js';
+import { DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, MiB } from '../engine/limits.js';
 import { createKeyFilter, parsePatternList } from '../filters/key-filter.js';
 import { checkEndpoint } from './target-secret.js';
+
+
+/**
+ * Requests in flight per invocation (parts of one object, or several small objects of a batch).
+ * Higher than the engine's default 8: a Lambda function reaches its target across the internet,
+ * where each connection carries only so much (window / round trip), so parts in flight are what
+ * makes a large copy fast; 16 × 16 MiB parts fit the default 1024 MB with room to spare.
+ */
+export const FUNCTION_DEFAULT_CONCURRENCY = 16;
 
 export type CredentialsSource =
   | { kind: 'secret'; secretId: string }
@@ -136,7 +145,7 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaCo
   const replicateTags = readBoolean('REPLICATE_TAGS', false);
   const partSize =
     readInteger('PART_SIZE_MIB', LYVE_CLOUD_LIMITS.minPartSize / MiB, LYVE_CLOUD_LIMITS.maxPartSize / MiB, DEFAULT_PART_SIZE / MiB, ' (MiB)') * MiB;
-  const concurrency = readInteger('CONCURRENCY', 1, 64, DEFAULT_CONCURRENCY);
+  const concurrency = readInteger('CONCURRENCY', 1, 64, FUNCTION_DEFAULT_CONCURRENCY);
   const continuationQueueUrl = readQueueUrl();
 
   if (problems.length > 0) throw new LambdaConfigurationError(problems);

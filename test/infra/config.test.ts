@@ -122,7 +122,7 @@ describe('infra context', () => {
     [{ alarmEmail: 'ops' }, /^alarmEmail "ops" is not an email address/],
     [{ reservedConcurrency: '1' }, /^reservedConcurrency "1" must be a whole number from 2 to 10000/],
     [{ memoryMiB: '1024MB' }, /^memoryMiB "1024MB" must be a whole number from 128 to 10240/],
-    [{ memoryMiB: '256' }, /^memoryMiB 256 is below the 262 MiB the function can use at peak .*part size 16 MiB × concurrency 8/],
+    [{ memoryMiB: '256' }, /^memoryMiB 256 is below the 394 MiB the function can use at peak .*part size 16 MiB × concurrency 16/],
     [{ memoryMiB: '1024', partSizeMiB: '64', concurrency: '16' }, /^memoryMiB 1024 is below the 1185 MiB/],
     [{ timeoutSeconds: '901' }, /^timeoutSeconds "901" must be a whole number from 60 to 900/],
     [{ partSizeMiB: '4' }, /^partSizeMiB "4" must be a whole number from 5 to 4096/],

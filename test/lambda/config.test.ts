@@ -40,7 +40,7 @@ describe('loadLambdaConfig: defaults', () => {
       replicateDeletes: false,
       replicateTags: false,
       partSize: 16 * MiB,
-      concurrency: 8,
+      concurrency: 16,
       allowInsecureHttp: false,
     });
     expect(config.sourceBuckets).toBeUndefined();
@@ -66,7 +66,7 @@ describe('loadLambdaConfig: defaults', () => {
     expect(config.credentialsSource).toEqual({ kind: 'secret', secretId: 'lyve/replicator' });
     expect(config.targetRegion).toBe('us-east-1');
     expect(config.partSize).toBe(16 * MiB);
-    expect(config.concurrency).toBe(8);
+    expect(config.concurrency).toBe(16);
     expect(config.sourceBuckets).toBeUndefined();
     expect(config.continuationQueueUrl).toBeUndefined();
   });
@@ -303,7 +303,7 @@ describe('loadLambdaConfig: PART_SIZE_MIB and CONCURRENCY', () => {
   });
 
   it.each(['0', '65', '2.5', 'many'])('rejects CONCURRENCY=%s', (value) => {
-    expect(problems({ ...BASE, CONCURRENCY: value })).toEqual([`CONCURRENCY "${value}" must be a whole number from 1 to 64; default 8`]);
+    expect(problems({ ...BASE, CONCURRENCY: value })).toEqual([`CONCURRENCY "${value}" must be a whole number from 1 to 64; default 16`]);
   });
 });
 
