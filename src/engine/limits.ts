@@ -25,14 +25,6 @@ export const LYVE_CLOUD_LIMITS: TargetLimits = {
 export const DEFAULT_PART_SIZE = 16 * MiB;
 export const DEFAULT_CONCURRENCY = 8;
 
-/**
- * Default multipart threshold for a source whose ETag is its body's MD5: with nothing to hash,
- * one PUT carrying that MD5 costs fewer requests and less CPU than parts that each need their
- * own, up to this size (rclone's default cutoff is 200 MiB). A transfer budget smaller than
- * this lowers it, so a whole-object buffer never exceeds the budget.
- */
-export const KNOWN_MD5_MULTIPART_THRESHOLD = 64 * MiB;
-
 export type TransferPlan =
   | { method: 'single-put'; size: number }
   | { method: 'multipart'; size: number; partSize: number; partCount: number };

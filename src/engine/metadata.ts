@@ -64,10 +64,6 @@ type ObjectResponse = Pick<
 
 const PLAIN_MD5 = /^[0-9a-f]{32}$/;
 
-/** Whether an ETag has the form of a single-part upload's ETag (an MD5 unless encryption says otherwise). */
-export function isPlainMd5Etag(etag: string): boolean {
-  return PLAIN_MD5.test(etag);
-}
 
 /**
  * The body's MD5 from the ETag, when S3 documents it to be one: objects uploaded in one request,
@@ -76,7 +72,7 @@ export function isPlainMd5Etag(etag: string): boolean {
  * refuses a body whose MD5 differs from the Content-MD5 sent (BadDigest).
  */
 function bodyMd5(head: ObjectResponse, etag: string): string | undefined {
-  if (!isPlainMd5Etag(etag)) return undefined;
+  if (!PLAIN_MD5.test(etag)) return undefined;
   if (head.SSECustomerAlgorithm) return undefined;
   const sse = head.ServerSideEncryption;
   if (sse !== undefined && sse !== 'AES256') return undefined;

@@ -34,10 +34,7 @@ export interface TransferProgress {
 export interface ReplicateOptions {
   /** Preferred multipart part size in bytes (default 16 MiB); raised when needed to stay ≤ 10,000 parts. */
   partSize?: number;
-  /**
-   * Objects larger than this go multipart. Default: the part size; 64 MiB (at most the budget's
-   * bytes) for a source whose ETag is its MD5, which is then sent as Content-MD5 unhashed.
-   */
+  /** Objects larger than this go multipart (default: the part size). */
   multipartThreshold?: number;
   /** Parallel part transfers for this object when no shared budget is given (default 8). */
   concurrency?: number;

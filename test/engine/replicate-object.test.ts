@@ -304,34 +304,18 @@ describe('source hints from listings and events', () => {
 });
 
 describe('sources whose ETag is their MD5', () => {
-  // No multipartThreshold: the engine picks it. The budget (5 MiB × 8 = 40 MiB) caps it.
-  const defaults = { partSize: PART, concurrency: 8 };
-
-  it('copies a single-part source up to the budget in one PUT carrying the ETag as Content-MD5', async () => {
-    const key = 'known-md5/30mib.bin';
-    const body = randomBody(30 * MiB);
+  it('sends the ETag of a single-part source as Content-MD5, from a HEAD or from a hint', async () => {
+    const key = 'known-md5/object.bin';
+    const body = randomBody(PART - 7);
     await putObject(source, src, key, body, { ContentType: 'application/x-known' });
-    const result = expectStatus(await replicate(key, defaults), 'replicated');
+    const result = expectStatus(await replicate(key), 'replicated');
     expect(result).toMatchObject({ method: 'single-put', parts: 1, sourceEtag: md5Hex(body), targetEtag: md5Hex(body) });
     await expectExactReplica(key);
 
-    // The same from an event's hint (the small-object fast path).
     await target.send(new DeleteObjectCommand({ Bucket: dst, Key: key }));
-    const hinted = expectStatus(await replicate(key, { ...defaults, sourceHint: { etag: md5Hex(body), size: body.length } }), 'replicated');
+    const hinted = expectStatus(await replicate(key, { ...small, sourceHint: { etag: md5Hex(body), size: body.length } }), 'replicated');
     expect(hinted).toMatchObject({ method: 'single-put', targetEtag: md5Hex(body) });
     await expectExactReplica(key);
-  });
-
-  it('keeps multipart for a multipart-uploaded source and for a body larger than the budget', async () => {
-    const multipartKey = 'known-md5/multipart-source.bin';
-    await putMultipartObject(source, src, multipartKey, 12 * MiB, PART);
-    expect(expectStatus(await replicate(multipartKey, defaults), 'replicated')).toMatchObject({ method: 'multipart', parts: 3 });
-    await expectExactReplica(multipartKey);
-
-    const largeKey = 'known-md5/over-budget.bin';
-    await putObject(source, src, largeKey, randomBody(41 * MiB));
-    expect(expectStatus(await replicate(largeKey, defaults), 'replicated')).toMatchObject({ method: 'multipart', parts: 9 });
-    await expectExactReplica(largeKey);
   });
 
   it('falls back to hashing what it read when the target refuses the ETag as the body MD5', async () => {
