@@ -317,6 +317,7 @@ function markers(results: Results): { begin: string; end: string } {
 function generated(results: Results, jsonFile: string): string {
   const { begin: BEGIN, end: END } = markers(results);
   const link = results.link;
+  const extras = extrasText(results).trim();
   const m = results.machine;
   const ds = results.datasets
     .map((d) => `${d.name} ${d.objects} × ${bytesText(d.objectSize)}`)
@@ -358,10 +359,7 @@ function generated(results: Results, jsonFile: string): string {
     '',
     targetsTable(results),
     '',
-    '### Large object, Lambda bundle, lag',
-    '',
-    extrasText(results),
-    '',
+    ...(extras ? ['### Large object, Lambda bundle, lag', '', extras, ''] : []),
     END,
   ].join('\n');
 }
