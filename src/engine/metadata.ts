@@ -62,8 +62,8 @@ type ObjectResponse = Pick<
   | 'SSECustomerAlgorithm'
 >;
 
-const PLAIN_MD5 = /^[0-9a-f]{32}$/;
-
+/** An ETag with the form of an MD5: 32 lower-case hex digits (no `-N` multipart suffix). */
+export const PLAIN_MD5 = /^[0-9a-f]{32}$/;
 
 /**
  * The body's MD5 from the ETag, when S3 documents it to be one: objects uploaded in one request,

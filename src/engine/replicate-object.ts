@@ -2,13 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
 import { headObject as head } from './head-object.js';
-import {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_PART_SIZE,
-  LYVE_CLOUD_LIMITS,
-  planTransfer,
-  type TargetLimits,
-} from './limits.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
 import { isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
 import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
 import { TransferBudget } from './transfer-budget.js';
@@ -171,9 +165,9 @@ export async function replicateObject(
         false,
       );
     }
-    // Objects up to the threshold go in one PUT. It is not raised for sources whose MD5 is known:
-    // across a WAN each connection is slow, and the budget holds half as many 32 MiB bodies in
-    // flight as 16 MiB parts (measured: 64 vs 128 MB/s for 32 MiB objects at 16 MiB/s per connection).
+    // Objects up to the threshold go in one PUT. Not raised for sources whose MD5 is known (no
+    // hashing): across a WAN the budget holds half as many 32 MiB bodies in flight as 16 MiB parts
+    // (BENCHMARKS.md: 32 MiB objects at 64 MB/s whole, 116 MB/s in parts, 16 MiB/s per connection).
     const threshold = Math.min(options.multipartThreshold ?? partSize, limits.maxSinglePutSize);
     let targetBeforeCopy: Promise<ObjectState | undefined> | undefined;
     for (;;) {
@@ -181,13 +175,12 @@ export async function replicateObject(
         // Fast path: the caller knows the source's ETag and it is small, so one conditional GET
         // gives both its state and its body. Only on the first attempt: a restart reads afresh.
         const hint = options.sourceHint;
-        const hintEtag = unquoteEtag(hint?.etag);
         if (hint && restarts === 0 && !resume && !source.versionId && hint.size <= threshold) {
           const hinted: PinnedSource = {
             client: source.client,
             bucket: source.bucket,
             key: source.key,
-            state: { etag: hintEtag, size: hint.size, headers: { metadata: {} } },
+            state: { etag: unquoteEtag(hint.etag), size: hint.size, headers: { metadata: {} } },
           };
           const existingPromise = options.targetKnownMissing
             ? Promise.resolve(undefined)

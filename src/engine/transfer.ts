@@ -14,7 +14,7 @@ import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
-import { objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
+import { PLAIN_MD5, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -58,8 +58,6 @@ export interface WrittenObject {
   etagVerified: boolean;
   resumedParts: number;
 }
-
-const QUOTED_MD5 = /^[0-9a-f]{32}$/;
 
 /** Times a body cut off mid-stream is read again before the copy fails (the SDK retries only up to the headers). */
 const BODY_READ_ATTEMPTS = 3;
@@ -248,7 +246,7 @@ export async function putBody(read: SourceRead, target: Destination, ctx: Transf
   const response = await s3Call('target', target.bucket, 's3:PutObject', () => target.client.send(command, { abortSignal: ctx.signal }));
   const expectedEtag = read.md5.toString('hex');
   const returned = unquoteEtag(response.ETag);
-  if (QUOTED_MD5.test(returned) && returned !== expectedEtag) {
+  if (PLAIN_MD5.test(returned) && returned !== expectedEtag) {
     throw new ReplicationFailure('integrity', `target stored ETag ${returned}, expected MD5 ${expectedEtag}`, true);
   }
   ctx.onProgress?.(size);
@@ -424,7 +422,7 @@ export async function putMultipart(
       );
       const sent = digest.toString('hex');
       const etag = unquoteEtag(response.ETag);
-      if (QUOTED_MD5.test(etag) && etag !== sent) {
+      if (PLAIN_MD5.test(etag) && etag !== sent) {
         throw new ReplicationFailure('integrity', `target stored part ${partNumber} with ETag ${etag}, expected MD5 ${sent}`, true);
       }
       done.set(partNumber, { partNumber, etag: etag || sent, size });
@@ -478,7 +476,7 @@ export async function putMultipart(
       method: 'multipart',
       parts: parts.length,
       partSize: plan.partSize,
-      expectedEtag: parts.every((p) => QUOTED_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
+      expectedEtag: parts.every((p) => PLAIN_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
       etagVerified: false,
       resumedParts,
     };

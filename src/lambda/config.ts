@@ -29,7 +29,6 @@ import { DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, MiB } from '../engine/limits.js';
 import { createKeyFilter, parsePatternList } from '../filters/key-filter.js';
 import { checkEndpoint } from './target-secret.js';
 
-
 /**
  * Requests in flight per invocation (parts of one object, or several small objects of a batch).
  * Higher than the engine's default 8: a Lambda function reaches its target across the internet,
