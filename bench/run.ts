@@ -272,7 +272,3 @@ if (!values['no-save']) {
     log('updated BENCHMARKS.md');
   }
 }
-// Everything is measured and saved. Handles the measured pipelines leave behind (idle sockets,
-// timers) kept the process alive for over a minute after a full run; the benchmark is done, so
-// it ends here.
-process.exit(process.exitCode ?? 0);

@@ -170,7 +170,10 @@ export async function measureLag(options: LagOptions): Promise<LagReport> {
       puts.push(pipeline.put(key, randomBytes(options.objectSize)).then(() => void written.set(key, performance.now())));
     }
     await Promise.all(puts);
-    await Promise.race([done, new Promise((r) => setTimeout(r, 60_000))]);
+    // Waits at most a minute for the last replicas; the timer must not outlive the wait.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+    clearTimeout(timer);
   } finally {
     await pipeline.stop();
   }
