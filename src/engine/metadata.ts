@@ -31,11 +31,6 @@ export interface ObjectState {
   versionId?: string;
   size: number;
   lastModified?: Date;
-  /**
-   * The MD5 of the body (hex) when the ETag provably is one: a single-part upload (no `-N`)
-   * stored in clear or with SSE-S3. SSE-KMS and SSE-C objects have ETags that are not MD5s.
-   */
-  md5?: string;
   headers: ObjectHeaders;
 }
 
@@ -71,7 +66,8 @@ export const PLAIN_MD5 = /^[0-9a-f]{32}$/;
  * `aws:kms:dsse`) or SSE-C. A server that breaks this rule is caught by the target, which
  * refuses a body whose MD5 differs from the Content-MD5 sent (BadDigest).
  */
-function bodyMd5(head: ObjectResponse, etag: string): string | undefined {
+export function bodyMd5FromEtag(head: ObjectResponse): string | undefined {
+  const etag = unquoteEtag(head.ETag);
   if (!PLAIN_MD5.test(etag)) return undefined;
   if (head.SSECustomerAlgorithm) return undefined;
   const sse = head.ServerSideEncryption;
@@ -89,8 +85,6 @@ export function objectStateFromHead(head: ObjectResponse): ObjectState {
   };
   if (head.VersionId && head.VersionId !== 'null') state.versionId = head.VersionId;
   if (head.LastModified) state.lastModified = head.LastModified;
-  const md5 = bodyMd5(head, state.etag);
-  if (md5) state.md5 = md5;
   const h = state.headers;
   if (head.ContentType !== undefined) h.contentType = head.ContentType;
   if (head.CacheControl !== undefined) h.cacheControl = head.CacheControl;

@@ -14,7 +14,7 @@ import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
-import { PLAIN_MD5, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
+import { PLAIN_MD5, bodyMd5FromEtag, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -128,9 +128,9 @@ async function readSourceOnce(
     body?.destroy?.();
     throw new SourceChangedError(`source s3://${source.bucket}/${source.key} is ${response.ContentLength} bytes, not ${length}`);
   }
-  const read = objectStateFromHead(response);
   // The GET's own headers decide: a hint-pinned state knows only the ETag, not the encryption.
-  const knownMd5 = digest === 'etag-if-md5' && !range && read.md5 === state.etag ? read.md5 : undefined;
+  const etagMd5 = digest === 'etag-if-md5' && !range ? bodyMd5FromEtag(response) : undefined;
+  const knownMd5 = etagMd5 === state.etag ? etagMd5 : undefined;
   // Otherwise hashed as it arrives, so hashing interleaves with network reads instead of blocking after.
   const hash = knownMd5 ? undefined : createHash('md5');
   let offset = 0;
@@ -152,7 +152,7 @@ async function readSourceOnce(
   if (offset !== length) {
     throw new ReplicationFailure('integrity', `source returned ${offset} bytes where ${length} were expected`, true);
   }
-  return { body: buffer, md5: hash ? hash.digest() : Buffer.from(knownMd5!, 'hex'), md5FromEtag: !hash, state: read };
+  return { body: buffer, md5: hash ? hash.digest() : Buffer.from(knownMd5!, 'hex'), md5FromEtag: !hash, state: objectStateFromHead(response) };
 }
 
 /** A body read from the source, its MD5, and the object's state as the GET reported it. */
