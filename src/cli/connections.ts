@@ -4,7 +4,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ConfigurationError, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
 import { isCredentialError } from '../engine/errors.js';
 import { ReplicationFailure } from '../engine/failures.js';
-import { TargetSecret } from '../lambda/target-secret.js';
+import { secretLabel, TargetSecret } from '../lambda/target-secret.js';
 import { UsageError } from './errors.js';
 
 /** The connection flags shared by sync, verify and cleanup. */
@@ -58,6 +58,7 @@ export async function targetClient(
   if (options.targetSecretId) {
     const secret = await new TargetSecret({
       secretId: options.targetSecretId,
+      secretIdSource: '--target-secret-id',
       ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
     })
       .get()
@@ -66,7 +67,7 @@ export async function targetClient(
       });
     credentials = { accessKeyId: secret.accessKeyId, secretAccessKey: secret.secretAccessKey };
     endpoint = options.targetEndpoint ?? secret.endpoint;
-    if (!options.targetEndpoint) endpointSource = `lc_endpoint_url in secret "${options.targetSecretId}"`;
+    if (!options.targetEndpoint) endpointSource = `lc_endpoint_url in secret ${secretLabel(options.targetSecretId, '--target-secret-id')}`;
   } else if (options.targetProfile) {
     credentials = fromIni({ profile: options.targetProfile });
   } else if (envKeys) {

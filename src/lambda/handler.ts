@@ -5,7 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createSourceClient } from '../clients/s3-clients.js';
+import { ConfigurationError, createSourceClient } from '../clients/s3-clients.js';
 import { TransferBudget } from '../engine/transfer-budget.js';
 import { errorMessage } from '../engine/errors.js';
 import { loadLambdaConfig, type LambdaConfig } from './config.js';
@@ -27,7 +27,7 @@ import { MalformedEventError } from './events/types.js';
 import { createLogger, createMetrics, reportOutcome } from './observability.js';
 import { replicateTask, succeeded, type TaskOutcome, type TaskRuntime } from './replicate-task.js';
 import { TargetConnection } from './target-connection.js';
-import { TargetSecret } from './target-secret.js';
+import { SecretUnavailableError, TargetSecret } from './target-secret.js';
 
 export interface HandlerDependencies {
   /** Environment to read the configuration from (default process.env). */
@@ -97,6 +97,9 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
       try {
         outcome = await replicateTask(task, r, resume && { checkpoint: resume.checkpoint, invocations: resume.invocations });
       } catch (error) {
+        // A configuration problem stays until someone fixes it; anything else (the secret
+        // unreadable for a moment, an unexpected error) is worth another attempt.
+        const permanent = error instanceof ConfigurationError || error instanceof MalformedEventError;
         outcome = {
           task,
           targetKey: `${config.targetPrefix}${task.key}`,
@@ -104,9 +107,9 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
           invocations: 1,
           result: {
             status: 'failed',
-            reason: 'invalid-request',
+            reason: permanent ? 'invalid-request' : error instanceof SecretUnavailableError ? 'unavailable' : 'internal',
             message: errorMessage(error),
-            retryable: false,
+            retryable: !permanent,
             source: { bucket: task.bucket, key: task.key },
             target: { bucket: config.targetBucket, key: `${config.targetPrefix}${task.key}` },
             durationMs: 0,

@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createTargetClient } from '../clients/s3-clients.js';
 import type { LambdaConfig } from './config.js';
-import type { TargetCredentials, TargetSecret } from './target-secret.js';
+import { secretLabel, type TargetCredentials, type TargetSecret } from './target-secret.js';
 
 /**
  * The target client, built from the secret (or the local stand-in variables) on first use and
@@ -21,7 +21,7 @@ export class TargetConnection {
         concurrency: config.concurrency,
         allowInsecureHttp: config.allowInsecureHttp,
         endpointSource:
-          config.credentialsSource.kind === 'secret' ? `lc_endpoint_url of secret ${config.credentialsSource.secretId}` : 'LC_ENDPOINT_URL',
+          config.credentialsSource.kind === 'secret' ? `lc_endpoint_url of secret ${secretLabel(config.credentialsSource.secretId)}` : 'LC_ENDPOINT_URL',
       }),
   ) {}
 

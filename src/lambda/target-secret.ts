@@ -1,6 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigurationError, parseEndpoint } from '../clients/s3-clients.js';
+import { isTransient } from '../engine/errors.js';
 
 /** What the target client needs; `endpoint` is normalised (no trailing `/`). */
 export interface TargetCredentials {
@@ -12,6 +13,8 @@ export interface TargetCredentials {
 export interface TargetSecretOptions {
   /** Name or ARN of the secret (TARGET_SECRET_ID, or the sample's SECRET_KEY). */
   secretId: string;
+  /** Where the id came from, for messages that cannot quote it (default: the Lambda's variables). */
+  secretIdSource?: string;
   /** Lets lc_endpoint_url use plain http to a non-loopback host (ALLOW_INSECURE_HTTP). */
   allowInsecureHttp?: boolean;
   /** How long a read is reused before Secrets Manager is asked again. Default 300. */
@@ -40,8 +43,12 @@ export class TargetSecret {
   private readonly allowInsecureHttp: boolean;
   private refreshing: Promise<TargetCredentials> | undefined;
 
+  /** How messages name the secret: its id, or a description of it if the id looks like a key. */
+  readonly label: string;
+
   constructor(options: TargetSecretOptions) {
     this.secretId = options.secretId;
+    this.label = secretLabel(options.secretId, options.secretIdSource);
     this.maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
     this.allowInsecureHttp = options.allowInsecureHttp ?? false;
     this.provider =
@@ -66,22 +73,46 @@ export class TargetSecret {
     try {
       value = await this.provider.get(this.secretId, { maxAge: this.maxAge, forceFetch });
     } catch (error) {
-      throw readError(this.secretId, error);
+      throw readError(this.label, error);
     }
     if (value instanceof Uint8Array) {
       throw new ConfigurationError(
-        `Secret "${this.secretId}" holds binary data (SecretBinary): store the credentials as text (SecretString) JSON: ${EXPECTED_SHAPE}`,
+        `Secret ${this.label} holds binary data (SecretBinary): store the credentials as text (SecretString) JSON: ${EXPECTED_SHAPE}`,
       );
     }
     if (!value) {
-      throw new ConfigurationError(`Secret "${this.secretId}" has no value: store ${EXPECTED_SHAPE} in it`);
+      throw new ConfigurationError(`Secret ${this.label} has no value: store ${EXPECTED_SHAPE} in it`);
     }
-    return parseTargetSecret(this.secretId, value, this.allowInsecureHttp);
+    return parseTargetSecret(this.secretId, value, this.allowInsecureHttp, this.label);
+  }
+}
+
+/**
+ * How messages name a secret: `"<id>"`, unless the id looks like an access or secret key (the
+ * sample's SECRET_KEY variable invites pasting the key itself), which is then never quoted.
+ */
+export function secretLabel(secretId: string, namedBy = 'TARGET_SECRET_ID / SECRET_KEY'): string {
+  if (secretId.startsWith('arn:')) return `"${secretId}"`;
+  const keyLike = secretId.length >= 16 && /^[A-Za-z0-9+/=]+$/.test(secretId) && /\d/.test(secretId) && /[A-Z]/.test(secretId);
+  return keyLike
+    ? `named by ${namedBy} (${secretId.length} characters, not shown: it looks like a key, not a secret name)`
+    : `"${secretId}"`;
+}
+
+/**
+ * A secret that could not be read for a reason that may pass (throttling, a Secrets Manager
+ * 5xx, the network): worth retrying, unlike a ConfigurationError.
+ */
+export class SecretUnavailableError extends Error {
+  readonly retryable = true;
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'SecretUnavailableError';
   }
 }
 
 /** Turns a failed read into a message naming the fix; the SDK error stays as `cause`. */
-function readError(secretId: string, error: unknown): Error {
+function readError(label: string, error: unknown): Error {
   // Powertools wraps the SDK's error in a GetParameterError whose cause is the original.
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   const name = cause instanceof Error ? cause.name : 'Error';
@@ -89,21 +120,22 @@ function readError(secretId: string, error: unknown): Error {
   switch (name) {
     case 'ResourceNotFoundException':
       return withCause(
-        `Secret "${secretId}" was not found: create it in Secrets Manager (in this function's region, or give its full ARN), or fix TARGET_SECRET_ID / SECRET_KEY`,
+        `Secret ${label} was not found: create it in Secrets Manager (in this function's region, or give its full ARN), or fix TARGET_SECRET_ID / SECRET_KEY`,
         cause,
       );
     case 'AccessDeniedException':
       return withCause(
-        `Access to secret "${secretId}" was denied: grant this function's role secretsmanager:GetSecretValue on it (and kms:Decrypt on its key if it uses a customer managed KMS key)`,
+        `Access to secret ${label} was denied: grant this function's role secretsmanager:GetSecretValue on it (and kms:Decrypt on its key if it uses a customer managed KMS key)`,
         cause,
       );
     case 'DecryptionFailure':
       return withCause(
-        `Secret "${secretId}" could not be decrypted: grant this function's role kms:Decrypt on the secret's KMS key`,
+        `Secret ${label} could not be decrypted: grant this function's role kms:Decrypt on the secret's KMS key`,
         cause,
       );
     default:
-      return new Error(`Could not read secret "${secretId}": ${name}: ${message}`, { cause });
+      if (isTransient(cause)) return new SecretUnavailableError(`Could not read secret ${label} (will retry): ${name}: ${message}`, { cause });
+      return new Error(`Could not read secret ${label}: ${name}: ${message}`, { cause });
   }
 }
 
@@ -112,17 +144,17 @@ function withCause(message: string, cause: unknown): ConfigurationError {
 }
 
 /** Parses and checks the secret's JSON text. Exported for tests and local tooling. */
-export function parseTargetSecret(secretId: string, text: string, allowInsecureHttp = false): TargetCredentials {
+export function parseTargetSecret(secretId: string, text: string, allowInsecureHttp = false, label = secretLabel(secretId)): TargetCredentials {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     // JSON.parse's own message quotes the text, i.e. the secret: never pass it on.
-    throw new ConfigurationError(`Secret "${secretId}" is not valid JSON: store it as ${EXPECTED_SHAPE}`);
+    throw new ConfigurationError(`Secret ${label} is not valid JSON: store it as ${EXPECTED_SHAPE}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
-    throw new ConfigurationError(`Secret "${secretId}" is JSON ${kind}, not an object: store it as ${EXPECTED_SHAPE}`);
+    throw new ConfigurationError(`Secret ${label} is JSON ${kind}, not an object: store it as ${EXPECTED_SHAPE}`);
   }
   // Surrounding whitespace (a pasted newline) is never part of a key or URL.
   const record = parsed as Record<string, unknown>;
@@ -133,13 +165,13 @@ export function parseTargetSecret(secretId: string, text: string, allowInsecureH
   const missing = FIELDS.filter((name) => !field(name));
   if (missing.length > 0) {
     throw new ConfigurationError(
-      `Secret "${secretId}" lacks ${missing.join(', ')}: add ${missing.length === 1 ? 'it' : 'them'} to the secret's JSON as non-empty strings (names are case-sensitive)`,
+      `Secret ${label} lacks ${missing.join(', ')}: add ${missing.length === 1 ? 'it' : 'them'} to the secret's JSON as non-empty strings (names are case-sensitive)`,
     );
   }
   const accessKeyId = field('lc_access_key');
   const secretAccessKey = field('lc_secret_key');
   const endpoint = checkEndpoint(field('lc_endpoint_url'), {
-    name: `lc_endpoint_url in secret ${secretId}`,
+    name: `lc_endpoint_url in secret ${label}`,
     allowInsecureHttp,
     secrets: [accessKeyId, secretAccessKey],
   });

@@ -418,6 +418,22 @@ describe('clear errors', () => {
     expect(JSON.stringify(failed)).not.toContain(secret);
   });
 
+  it('names a missing source bucket, and never deletes a replica because of it', async () => {
+    await putObject(source, src, 'errors/kept.bin', randomBody(10));
+    expectStatus(await replicate('errors/kept.bin'), 'replicated');
+    const failed = expectStatus(
+      await replicateObject(
+        { client: source, bucket: 'no-such-source-bucket', key: 'errors/kept.bin' },
+        { client: target, bucket: dst, key: 'errors/kept.bin' },
+        { deleteWhenSourceMissing: true },
+      ),
+      'failed',
+    );
+    expect(failed.reason).toBe('source-bucket-missing');
+    expect(failed.message).toContain('source bucket "no-such-source-bucket" does not exist');
+    await readBack(target, dst, 'errors/kept.bin'); // still there
+  });
+
   it('names a source the source credentials may not read', async () => {
     const failed = expectStatus(
       await replicateObject({ client: target, bucket: src, key: 'errors/a.bin' }, { client: target, bucket: dst, key: 'x' }),

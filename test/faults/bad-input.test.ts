@@ -3,8 +3,8 @@
  * handler's error or batch response, createHandler's cold-start error. The last test scans all
  * that output (and the Powertools log lines, captured from stdout/stderr) for secret values.
  */
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -21,6 +21,8 @@ const dst = uniqueBucket('bad-dst');
 const WRONG_SECRET = 'wrong-secret-0123456789abcdefghijklmnopq';
 const MOCK_ACCESS = 'AKLYVEMOCKACCESS0042';
 const MOCK_SECRET = 'mOcK/sEcReT+value=0123456789abcdefghijk';
+/** A secret key pasted where the secret's name belongs (the sample calls that variable SECRET_KEY). */
+const PASTED_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const LONG = `long/${'x'.repeat(1000)}`; // 1,005 bytes: fine on the source, too long under a 30-byte target prefix
 
 beforeAll(async () => {
@@ -215,8 +217,42 @@ describe('the Lambda handler', () => {
       mock.reset();
       mock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ lc_access_key: MOCK_ACCESS, lc_secret_key: MOCK_SECRET, lc_endpoint_url: MOCK_SECRET }) });
       expect(await failure(withSecret()(event(), lambdaContext()))).toBe(
-        '1 object(s) failed: ok.txt: invalid-request: lc_endpoint_url in secret lyve/replicator "***" has no scheme: write it as https://***',
+        '1 object(s) failed: ok.txt: invalid-request: lc_endpoint_url in secret "lyve/replicator" "***" has no scheme: write it as https://***',
       );
+    });
+    it('throttled: the object fails as retryable, and Batch Operations retries the task', async () => {
+      mock.reset();
+      mock.on(GetSecretValueCommand).rejects(
+        new SecretsManagerServiceException({ name: 'ThrottlingException', message: 'Rate exceeded', $fault: 'client', $metadata: { httpStatusCode: 400 } }),
+      );
+      expect(await failure(withSecret()(event(), lambdaContext()))).toBe(
+        '1 object(s) failed: ok.txt: unavailable: Could not read secret "lyve/replicator" (will retry): ThrottlingException: Rate exceeded',
+      );
+      const reply = await withSecret()(
+        {
+          invocationSchemaVersion: '2.0',
+          invocationId: 'inv-1',
+          job: { id: 'job-1', userArguments: {} },
+          tasks: [{ taskId: 't1', s3Bucket: src, s3Key: 'ok.txt', s3VersionId: null }],
+        },
+        lambdaContext(),
+      );
+      expect(reply).toMatchObject({ results: [{ taskId: 't1', resultCode: 'TemporaryFailure' }] });
+    });
+
+    it('a key pasted in place of the secret name is never quoted', async () => {
+      mock.reset();
+      mock.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
+      const pasted = handler({ LC_ACCESS_KEY: '', LC_SECRET_KEY: '', LC_ENDPOINT_URL: '', SECRET_KEY: PASTED_KEY }, { secretsManager });
+      expect(await failure(pasted(event(), lambdaContext()))).toBe(
+        "1 object(s) failed: ok.txt: invalid-request: Secret named by TARGET_SECRET_ID / SECRET_KEY (40 characters, not shown: it looks like a key, not a secret name) was not found: create it in Secrets Manager (in this function's region, or give its full ARN), or fix TARGET_SECRET_ID / SECRET_KEY",
+      );
+      const reply = await pasted(
+        { invocationSchemaVersion: '1.0', invocationId: 'inv-2', job: { id: 'job-2' }, tasks: [{ taskId: 't1', s3BucketArn: `arn:aws:s3:::${src}`, s3Key: 'ok.txt' }] },
+        lambdaContext(),
+      );
+      transcript.push(JSON.stringify(reply));
+      expect(reply).toMatchObject({ results: [{ taskId: 't1', resultCode: 'PermanentFailure' }] });
     });
   });
 
@@ -253,6 +289,23 @@ describe('the Lambda handler', () => {
     );
   });
 
+  it('a malformed record fails alone; the good records of the event are replicated', async () => {
+    await source.send(new PutObjectCommand({ Bucket: src, Key: 'mixed/good.txt', Body: 'good' }));
+    const bad = s3Record({ bucket: src, key: 'mixed/other.txt' });
+    delete bad.eventSource;
+    expect(await failure(handler()({ Records: [s3Record({ bucket: src, key: 'mixed/good.txt' }), bad, null] }, lambdaContext()))).toBe(
+      '2 object(s) failed: S3 event record 1: Records[1].eventSource must be a non-empty string; S3 event record 2: Records[2] must be an object, got null',
+    );
+    expect((await target.send(new GetObjectCommand({ Bucket: dst, Key: 'mixed/good.txt' }))).ContentLength).toBe(4);
+    expect(await handler()({ Records: [] }, lambdaContext())).toEqual({ failures: 0 });
+  });
+
+  it('an event from a source bucket that does not exist', async () => {
+    expect(await failure(handler({ REPLICATE_DELETES: 'true' })(s3Event({ bucket: 'no-such-source-bucket', key: 'ok.txt' }), lambdaContext()))).toBe(
+      '1 object(s) failed: ok.txt: source-bucket-missing: source bucket "no-such-source-bucket" does not exist (NoSuchBucket): create it or correct the source bucket name',
+    );
+  });
+
   it('an event from a bucket that is not a configured source', async () => {
     expect(await failure(handler({ SOURCE_BUCKETS: 'the-real-source,another' })(s3Event({ bucket: src, key: 'ok.txt' }), lambdaContext()))).toBe(
       `1 object(s) failed: ok.txt: invalid-request: Event from source bucket "${src}", which is not in SOURCE_BUCKETS (the-real-source, another): add it to SOURCE_BUCKETS, or remove the bucket's event notification for this function`,
@@ -272,7 +325,7 @@ describe('no secret in any output', () => {
     const text = transcript.join('\n');
     expect(text.length).toBeGreaterThan(2000); // the scenarios did print
     expect(text).toContain('"level":"ERROR"'); // Powertools lines are in the scan
-    for (const secret of [rgw.target.secretAccessKey, rgw.source.secretAccessKey, WRONG_SECRET, MOCK_SECRET, MOCK_ACCESS]) {
+    for (const secret of [rgw.target.secretAccessKey, rgw.source.secretAccessKey, WRONG_SECRET, MOCK_SECRET, MOCK_ACCESS, PASTED_KEY]) {
       expect(text.includes(secret), `a secret value (${secret.slice(0, 4)}…) appears in the output`).toBe(false);
     }
   });

@@ -209,11 +209,11 @@ describe('TargetSecret: errors', () => {
   });
 
   it.each([
-    ['s3.us-west-1.lyvecloud.seagate.com', 'lc_endpoint_url in secret lyve/replicator "s3.us-west-1.lyvecloud.seagate.com" has no scheme: write it as https://s3.us-west-1.lyvecloud.seagate.com'],
-    ['ftp://lyve.example.com', 'lc_endpoint_url in secret lyve/replicator "ftp://lyve.example.com" must use https:// (or http:// for a local server)'],
-    ['http://lyve.example.com', 'lc_endpoint_url in secret lyve/replicator "http://lyve.example.com" uses plain http to a non-loopback host: use https://, or set ALLOW_INSECURE_HTTP=true to allow it'],
-    [`https://${ACCESS}:x@lyve.example.com`, 'lc_endpoint_url in secret lyve/replicator must not contain credentials; pass the keys separately'],
-    [SECRET, 'lc_endpoint_url in secret lyve/replicator "***" has no scheme: write it as https://***'],
+    ['s3.us-west-1.lyvecloud.seagate.com', 'lc_endpoint_url in secret "lyve/replicator" "s3.us-west-1.lyvecloud.seagate.com" has no scheme: write it as https://s3.us-west-1.lyvecloud.seagate.com'],
+    ['ftp://lyve.example.com', 'lc_endpoint_url in secret "lyve/replicator" "ftp://lyve.example.com" must use https:// (or http:// for a local server)'],
+    ['http://lyve.example.com', 'lc_endpoint_url in secret "lyve/replicator" "http://lyve.example.com" uses plain http to a non-loopback host: use https://, or set ALLOW_INSECURE_HTTP=true to allow it'],
+    [`https://${ACCESS}:x@lyve.example.com`, 'lc_endpoint_url in secret "lyve/replicator" must not contain credentials; pass the keys separately'],
+    [SECRET, 'lc_endpoint_url in secret "lyve/replicator" "***" has no scheme: write it as https://***'],
   ])('invalid endpoint %s', async (endpoint, expected) => {
     const error = await failure(secretWith(secretJson({ lc_access_key: ACCESS, lc_secret_key: SECRET, lc_endpoint_url: endpoint })));
     expect(error).toBeInstanceOf(ConfigurationError);

@@ -80,14 +80,22 @@ function parseJson(text: string, what: string): unknown {
   }
 }
 
-/** The kind shared by every record (`eventSource` for SQS and S3, `EventSource` for SNS). */
+/**
+ * The kind of a `Records` event (`eventSource` for SQS and S3, `EventSource` for SNS). S3 and SNS
+ * events are routed by their recognisable records, so that one malformed record fails alone
+ * (its parser names it) instead of the whole event; an empty list is an S3 event with nothing
+ * to do. An SQS batch must be all SQS: Lambda builds those itself.
+ */
 function recordsKind(records: unknown[]): LambdaEventKind {
+  if (records.length === 0) return 's3';
   const kinds = new Set(
     records.map((record) => {
       const source = isJsonObject(record) ? (record.eventSource ?? record.EventSource) : undefined;
       return source === 'aws:sqs' ? 'sqs' : source === 'aws:s3' ? 's3' : source === 'aws:sns' ? 'sns' : 'unknown';
     }),
   );
-  const [only] = kinds;
-  return kinds.size === 1 && only !== undefined ? only : 'unknown';
+  const known = [...kinds].filter((kind) => kind !== 'unknown');
+  const [only] = known;
+  if (known.length !== 1 || only === undefined) return 'unknown';
+  return only === 'sqs' && kinds.has('unknown') ? 'unknown' : only;
 }

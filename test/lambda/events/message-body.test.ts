@@ -106,10 +106,16 @@ describe('describeEvent', () => {
     expect(describeEvent(loadFixture(fixture))).toBe(kind);
   });
 
+  it('routes S3 and SNS events by their recognisable records, so a malformed one fails alone', () => {
+    expect(describeEvent({ Records: [] })).toBe('s3');
+    expect(describeEvent({ Records: [{ eventSource: 'aws:s3' }, { eventSource: 'aws:other' }, null] })).toBe('s3');
+    expect(describeEvent({ Records: [{ EventSource: 'aws:sns' }, {}] })).toBe('sns');
+  });
+
   it('recognises continuations and says unknown for anything else', () => {
     expect(describeEvent({ lyveReplicatorContinuation: {} })).toBe('continuation');
-    expect(describeEvent({ Records: [] })).toBe('unknown');
     expect(describeEvent({ Records: [{ eventSource: 'aws:sqs' }, { eventSource: 'aws:s3' }] })).toBe('unknown');
+    expect(describeEvent({ Records: [{ eventSource: 'aws:sqs' }, { eventSource: 'aws:other' }] })).toBe('unknown');
     expect(describeEvent(loadFixture('sns-notification-s3-put.json'))).toBe('unknown');
     expect(describeEvent('hello')).toBe('unknown');
     expect(describeEvent(null)).toBe('unknown');
