@@ -12,6 +12,8 @@ export const REPLICA_METADATA = {
   sourceLastModified: `${REPLICA_METADATA_PREFIX}source-last-modified`,
 } as const;
 
+const MARKERS: ReadonlySet<string> = new Set(Object.values(REPLICA_METADATA));
+
 /** The object headers that are copied exactly; everything else (storage class, SSE, ...) is not. */
 export interface ObjectHeaders {
   contentType?: string;
@@ -75,24 +77,45 @@ export function bodyMd5FromEtag(head: ObjectResponse): string | undefined {
   return etag;
 }
 
+/**
+ * A header value as the server meant it. Node reads header bytes as Latin-1, so a value a server
+ * sent as raw UTF-8 (RGW, MinIO and others store non-ASCII metadata as given) arrives as one
+ * character per byte; when those bytes are valid UTF-8 this gives back the text. ASCII values,
+ * and AWS's RFC 2047-encoded ones, are unchanged. `headerBytesForWire` is the inverse.
+ */
+export function headerFromWire(value: string): string {
+  if (!/[\x80-\xff]/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : value;
+}
+
+/**
+ * A header value as Node must be given it to send its UTF-8 bytes: one character per byte. The
+ * request is signed over the text (the signer hashes UTF-8), so this applies after signing.
+ */
+export function headerBytesForWire(value: string): string {
+  return /[^\x00-\x7f]/.test(value) ? Buffer.from(value, 'utf8').toString('latin1') : value;
+}
+
 export function objectStateFromHead(head: ObjectResponse): ObjectState {
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(head.Metadata ?? {})) metadata[key] = headerFromWire(value);
   const state: ObjectState = {
     etag: unquoteEtag(head.ETag),
     size: head.ContentLength ?? 0,
-    headers: {
-      metadata: { ...(head.Metadata ?? {}) },
-    },
+    headers: { metadata },
   };
   if (head.VersionId && head.VersionId !== 'null') state.versionId = head.VersionId;
   if (head.LastModified) state.lastModified = head.LastModified;
   const h = state.headers;
-  if (head.ContentType !== undefined) h.contentType = head.ContentType;
-  if (head.CacheControl !== undefined) h.cacheControl = head.CacheControl;
-  if (head.ContentDisposition !== undefined) h.contentDisposition = head.ContentDisposition;
-  if (head.ContentEncoding !== undefined) h.contentEncoding = head.ContentEncoding;
-  if (head.ContentLanguage !== undefined) h.contentLanguage = head.ContentLanguage;
+  if (head.ContentType !== undefined) h.contentType = headerFromWire(head.ContentType);
+  if (head.CacheControl !== undefined) h.cacheControl = headerFromWire(head.CacheControl);
+  if (head.ContentDisposition !== undefined) h.contentDisposition = headerFromWire(head.ContentDisposition);
+  if (head.ContentEncoding !== undefined) h.contentEncoding = headerFromWire(head.ContentEncoding);
+  if (head.ContentLanguage !== undefined) h.contentLanguage = headerFromWire(head.ContentLanguage);
   const expires = head.ExpiresString ?? head.Expires?.toUTCString();
-  if (expires !== undefined) h.expires = expires;
+  if (expires !== undefined) h.expires = headerFromWire(expires);
   return state;
 }
 
@@ -101,7 +124,8 @@ export function replicaMetadata(source: ObjectState): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(source.headers.metadata)) {
     // A source that is itself a replica carries markers of its own source: ours replace them.
-    if (!key.startsWith(REPLICA_METADATA_PREFIX)) metadata[key] = value;
+    // Other keys, even with our prefix, are the source's own and copied.
+    if (!MARKERS.has(key)) metadata[key] = value;
   }
   metadata[REPLICA_METADATA.sourceEtag] = source.etag;
   if (source.versionId) metadata[REPLICA_METADATA.sourceVersionId] = source.versionId;
@@ -147,7 +171,7 @@ export function recordedSource(
 /** User metadata without our markers: what must equal the source's for an exact copy. */
 export function userMetadata(state: ObjectState): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(state.headers.metadata).filter(([key]) => !key.startsWith(REPLICA_METADATA_PREFIX)),
+    Object.entries(state.headers.metadata).filter(([key]) => !MARKERS.has(key)),
   );
 }
 

@@ -14,7 +14,7 @@ import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
-import { PLAIN_MD5, bodyMd5FromEtag, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
+import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -189,6 +189,82 @@ function withRawHeader<C extends { middlewareStack: { add: Function } }>(command
   return command;
 }
 
+/** Standard headers that SigV4 lets a request leave unsigned (Content-Type must be signed). */
+const UNSIGNABLE_WHEN_NON_ASCII = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * The source's headers on a write, exactly: `Expires` as sent, an empty Content-Type kept empty
+ * (the SDK would send application/octet-stream), and non-ASCII values (raw UTF-8, which RGW,
+ * MinIO and others store as given) sent as the same UTF-8 bytes. Node sends a header one byte
+ * per character while the signer hashes its text as UTF-8, so such values are re-encoded after
+ * signing, on the wire only. Servers disagree on how to sign non-ASCII standard headers (RGW
+ * refuses every form), so those go unsigned, as SigV4 allows for them; `x-amz-meta-*` must be
+ * signed, and are.
+ */
+function withSourceHeaders<C extends { middlewareStack: { add: Function } }>(command: C, state: ObjectState): C {
+  type Args = { request: { headers: Record<string, string> } };
+  withRawHeader(command, 'expires', state.headers.expires);
+  if (state.headers.contentType === '') withRawHeader(command, 'content-type', '');
+  const unsigned: Record<string, string> = {};
+  command.middlewareStack.add(
+    (next: (args: Args) => unknown) => (args: Args) => {
+      const headers = args.request.headers;
+      if (!Object.values(headers).some((value) => NON_ASCII.test(value))) return next(args);
+      for (const name of Object.keys(headers)) {
+        if (UNSIGNABLE_WHEN_NON_ASCII.includes(name.toLowerCase()) && NON_ASCII.test(headers[name]!)) {
+          unsigned[name] = headers[name]!;
+          delete headers[name];
+        }
+        // Node writes a request's headers one byte per character only when they go out with a
+        // Buffer body (or none); sent ahead for 100-continue they go as UTF-8, encoding twice.
+        if (name.toLowerCase() === 'expect') delete headers[name];
+      }
+      return next(args);
+    },
+    // Last of the build step, after the raw headers above; signing comes later (finalizeRequest).
+    { step: 'build', priority: 'low', name: 'lyveReplicatorUnsignedHeaders' },
+  );
+  command.middlewareStack.add(
+    (next: (args: Args) => unknown) => (args: Args) => {
+      const headers = args.request.headers;
+      Object.assign(headers, unsigned);
+      for (const [name, value] of Object.entries(headers)) headers[name] = headerBytesForWire(value);
+      return next(args);
+    },
+    // The deserialize step runs after finalizeRequest, where the request is signed.
+    { step: 'deserialize', name: 'lyveReplicatorHeaderBytes' },
+  );
+  return command;
+}
+
+/**
+ * A write refused for its signature while it carried non-ASCII header values is far more likely
+ * refused for those values than for the keys (which sign every other request): say so.
+ */
+function explainSignatureRefusal(error: unknown, state: ObjectState): unknown {
+  if (!(error instanceof ReplicationFailure) || error.errorCode !== 'SignatureDoesNotMatch') return error;
+  const h = state.headers;
+  const named: Array<[string, string | undefined]> = [
+    ['Content-Type', h.contentType],
+    ['Cache-Control', h.cacheControl],
+    ['Content-Disposition', h.contentDisposition],
+    ['Content-Encoding', h.contentEncoding],
+    ['Content-Language', h.contentLanguage],
+    ['Expires', h.expires],
+    ...Object.entries(h.metadata).map(([key, value]): [string, string] => [`x-amz-meta-${key}`, value]),
+  ];
+  const nonAscii = named.filter(([, value]) => value !== undefined && NON_ASCII.test(value)).map(([name]) => name);
+  if (nonAscii.length === 0) return error;
+  return new ReplicationFailure(
+    'target-rejected',
+    `the target refused the signature of a write carrying non-ASCII header values (${nonAscii.join(', ')}), as some S3 servers do for raw UTF-8 headers: store those values RFC 2047-encoded or in ASCII on the source`,
+    false,
+    error.errorCode,
+    { cause: error },
+  );
+}
+
 /**
  * Body uploads are signed with `UNSIGNED-PAYLOAD` instead of a SHA-256 of the body: the signed
  * Content-MD5 header already binds the body to the request and the server verifies it, and
@@ -229,7 +305,7 @@ export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, u
  */
 export async function putBody(read: SourceRead, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
   const size = read.body.length;
-  const command = withRawHeader(
+  const command = withSourceHeaders(
     unsignedPayload(
       new PutObjectCommand({
         Bucket: target.bucket,
@@ -240,10 +316,13 @@ export async function putBody(read: SourceRead, target: Destination, ctx: Transf
         ...writeParameters(read.state),
       }),
     ),
-    'expires',
-    read.state.headers.expires,
+    read.state,
   );
-  const response = await s3Call('target', target.bucket, 's3:PutObject', () => target.client.send(command, { abortSignal: ctx.signal }));
+  const response = await s3Call('target', target.bucket, 's3:PutObject', () => target.client.send(command, { abortSignal: ctx.signal })).catch(
+    (error: unknown) => {
+      throw explainSignatureRefusal(error, read.state);
+    },
+  );
   const expectedEtag = read.md5.toString('hex');
   const returned = unquoteEtag(response.ETag);
   if (PLAIN_MD5.test(returned) && returned !== expectedEtag) {
@@ -357,14 +436,15 @@ export async function putMultipart(
   const resumedParts = done.size;
 
   if (!uploadId) {
-    const command = withRawHeader(
+    const command = withSourceHeaders(
       new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...writeParameters(state) }),
-      'expires',
-      state.headers.expires,
+      state,
     );
     const created = await s3Call('target', target.bucket, 's3:PutObject', () =>
       target.client.send(command, { abortSignal: ctx.signal }),
-    );
+    ).catch((error: unknown) => {
+      throw explainSignatureRefusal(error, state);
+    });
     if (!created.UploadId) throw new ReplicationFailure('target-rejected', 'target returned no multipart upload id', true);
     uploadId = created.UploadId;
   }

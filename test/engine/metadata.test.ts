@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodyMd5FromEtag } from '../../src/engine/metadata.js';
+import { bodyMd5FromEtag, headerBytesForWire, headerFromWire, objectStateFromHead, replicaMetadata, userMetadata } from '../../src/engine/metadata.js';
 
 const MD5 = '0123456789abcdef0123456789abcdef';
 
@@ -15,5 +15,30 @@ describe('the body MD5 known from an ETag', () => {
     ['an upper-case ETag', { ETag: `"${MD5.toUpperCase()}"` }, undefined],
   ])('%s', (_name, head, expected) => {
     expect(bodyMd5FromEtag({ ContentLength: 1, ...head })).toBe(expected);
+  });
+});
+
+describe('header values as bytes on the wire', () => {
+  const latin1Of = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
+  it.each(['café ☕ naïve', 'the source’s own', 'a\u00a0b', 'ascii only', '=?UTF-8?B?Y2Fmw6k=?='])('raw UTF-8 %j read back is the text, and goes out as the same bytes', (text) => {
+    expect(headerFromWire(latin1Of(text))).toBe(text);
+    expect(headerBytesForWire(text)).toBe(latin1Of(text));
+  });
+
+  it('leaves bytes that are not UTF-8 as they were read', () => {
+    expect(headerFromWire('caf\u00e9')).toBe('caf\u00e9'); // Latin-1 é alone is no UTF-8
+  });
+});
+
+describe('replica markers', () => {
+  it('replaces only our three markers; other keys with our prefix are the source’s own', () => {
+    const state = objectStateFromHead({
+      ETag: '"abc"',
+      ContentLength: 1,
+      Metadata: { 'lyve-replicator-source-etag': 'upstream', 'lyve-replicator-note': 'mine', other: 'x' },
+    });
+    expect(replicaMetadata(state)).toEqual({ 'lyve-replicator-source-etag': 'abc', 'lyve-replicator-note': 'mine', other: 'x' });
+    expect(userMetadata(state)).toEqual({ 'lyve-replicator-note': 'mine', other: 'x' });
   });
 });

@@ -1,7 +1,7 @@
-import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
-import { objectStateFromHead } from '../../src/engine/metadata.js';
+import { headerBytesForWire, headerFromWire, objectStateFromHead } from '../../src/engine/metadata.js';
 import { putBody, withWholeObject } from '../../src/engine/transfer.js';
 import {
   MiB,
@@ -50,7 +50,7 @@ async function expectExactReplica(key: string, targetKey = key): Promise<void> {
     expect(b.head[header], header).toEqual(a.head[header]);
   }
   const userMetadata = Object.fromEntries(
-    Object.entries(b.head.Metadata ?? {}).filter(([k]) => !k.startsWith('lyve-replicator-')),
+    Object.entries(b.head.Metadata ?? {}).filter(([k]) => !(Object.values(REPLICA_METADATA) as string[]).includes(k)),
   );
   expect(userMetadata).toEqual(a.head.Metadata ?? {});
   expect(b.head.Metadata?.[REPLICA_METADATA.sourceEtag]).toBe(a.head.ETag!.replaceAll('"', ''));
@@ -105,6 +105,64 @@ describe('content and headers', () => {
     // The target's ETag is the MD5 of our part MD5s: checked by the engine, checked here again.
     expect(result.targetEtag).toBe(replica.head.ETag!.replaceAll('"', ''));
     expect(result.targetEtag).toMatch(/^[0-9a-f]{32}-3$/);
+    await expectExactReplica(key);
+  });
+
+  /** A PUT whose headers go as other tools send them: raw UTF-8, or an empty Content-Type. */
+  async function putWithRawHeaders(key: string, body: Buffer, extra: { Metadata?: Record<string, string>; ContentDisposition?: string; emptyContentType?: boolean }) {
+    const command = new PutObjectCommand({ Bucket: src, Key: key, Body: body, Metadata: extra.Metadata });
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        if (extra.emptyContentType) request.headers['content-type'] = '';
+        delete request.headers.Expect; // sent ahead for 100-continue, Node writes headers as UTF-8
+        return next(args);
+      },
+      { step: 'build', priority: 'low' },
+    );
+    command.middlewareStack.add(
+      (next) => (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        // After signing: RGW refuses a signed non-ASCII Content-Disposition.
+        if (extra.ContentDisposition) request.headers['content-disposition'] = extra.ContentDisposition;
+        for (const [name, value] of Object.entries(request.headers)) request.headers[name] = headerBytesForWire(value);
+        return next(args);
+      },
+      { step: 'deserialize' },
+    );
+    await source.send(command);
+  }
+
+  it.each([
+    ['one PUT', 3 * MiB],
+    ['multipart', PART + 1],
+  ])('keeps non-ASCII header values stored as raw UTF-8, and metadata named like ours (%s)', async (_name, size) => {
+    const key = `headers/utf8-${size}.bin`;
+    // RGW 16 itself re-encodes a non-ASCII Content-Disposition given to CreateMultipartUpload.
+    const disposition = size < PART ? 'attachment; filename="résumé.pdf"' : undefined;
+    await putWithRawHeaders(key, randomBody(size), {
+      Metadata: { note: 'café ☕ naïve', 'lyve-replicator-note': 'the source’s own' },
+      ...(disposition && { ContentDisposition: disposition }),
+    });
+    expectStatus(await replicate(key), 'replicated');
+    const { head } = await readBack(target, dst, key);
+    expect(headerFromWire(head.Metadata!.note!)).toBe('café ☕ naïve');
+    expect(headerFromWire(head.Metadata!['lyve-replicator-note']!)).toBe('the source’s own');
+    if (disposition) expect(headerFromWire(head.ContentDisposition!)).toBe(disposition);
+    await expectExactReplica(key);
+    expect(expectStatus(await replicate(key), 'skipped').reason).toBe('identical');
+  });
+
+  it.each([
+    ['one PUT', 1000],
+    ['multipart', PART + 1],
+  ])('keeps an empty Content-Type empty (%s)', async (_name, size) => {
+    const key = `headers/empty-type-${size}.bin`;
+    await putWithRawHeaders(key, randomBody(size), { emptyContentType: true });
+    const { head: original } = await readBack(source, src, key);
+    expectStatus(await replicate(key), 'replicated');
+    const { head } = await readBack(target, dst, key);
+    expect(head.ContentType ?? '').toBe(original.ContentType ?? '');
     await expectExactReplica(key);
   });
 
