@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { SyncItem } from '../sync/sync-buckets.js';
+import { displayKey } from './s3-location.js';
 
 const MiB = 1024 * 1024;
 
@@ -24,7 +25,7 @@ const NOTABLE = new Set(['replicated', 'deleted', 'failed', 'paused', 'would-cop
 function line(item: SyncItem): string {
   const size = item.bytes !== undefined ? ` (${formatBytes(item.bytes)})` : '';
   const why = item.message ? `: ${item.message}` : '';
-  return `${item.status.padEnd(12)} ${item.key}${size}${why}`;
+  return `${item.status.padEnd(12)} ${displayKey(item.key)}${size}${why}`;
 }
 
 /** Plain lines on stderr: one per object that changed or failed. */

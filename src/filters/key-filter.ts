@@ -13,13 +13,36 @@ export interface KeyFilterOptions {
  * significant (`*` does not match the folder marker `a/`; `logs/**` matches `logs/` and everything
  * under it but not an object named `logs`), and `\` is an escape, never a path separator.
  */
-const GLOB_OPTIONS: picomatch.PicomatchOptions = { dot: true, strictSlashes: true, windows: false };
+const GLOB_OPTIONS: picomatch.PicomatchOptions = {
+  dot: true,
+  strictSlashes: true,
+  windows: false,
+  // `*` and `**` match any character of a key, line breaks included.
+  flags: 's',
+};
+
+/**
+ * picomatch treats `.` and `..` segments as path navigation (no `*` or `**` matches them), but in
+ * S3 they are names like any other: they are swapped, in keys and patterns alike, for characters
+ * no glob treats specially.
+ */
+function ordinaryDotSegments(text: string): string {
+  if (!text.includes('.')) return text;
+  return text
+    .split('/')
+    .map((segment) => (segment === '.' ? '\uE000' : segment === '..' ? '\uE001' : segment))
+    .join('/');
+}
 
 /** A predicate that passes a key when it matches any include (or there are none) and no exclude. */
 export function createKeyFilter({ include = [], exclude = [] }: KeyFilterOptions = {}): (key: string) => boolean {
-  const included = include.length > 0 ? picomatch(include, GLOB_OPTIONS) : () => true;
-  const excluded = exclude.length > 0 ? picomatch(exclude, GLOB_OPTIONS) : () => false;
-  return (key) => included(key) && !excluded(key);
+  const matcher = (patterns: string[]) => picomatch(patterns.map(ordinaryDotSegments), GLOB_OPTIONS);
+  const included = include.length > 0 ? matcher(include) : () => true;
+  const excluded = exclude.length > 0 ? matcher(exclude) : () => false;
+  return (key) => {
+    const name = ordinaryDotSegments(key);
+    return included(name) && !excluded(name);
+  };
 }
 
 /**

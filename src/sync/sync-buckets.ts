@@ -10,7 +10,7 @@ import { listObjects, type ListedObject } from '../engine/list-objects.js';
 import { replicateObject } from '../engine/replicate-object.js';
 import { TransferBudget } from '../engine/transfer-budget.js';
 import { abortUpload } from '../engine/transfer.js';
-import type { ReplicationResult } from '../engine/types.js';
+import type { ReplicationResult, TagsOutcome } from '../engine/types.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 
 export interface BucketLocation {
@@ -66,6 +66,8 @@ export interface SyncItem {
   resumedParts?: number;
   /** Tries this object took, when more than one. */
   attempts?: number;
+  /** With tag copying: what happened to the target's tags. */
+  tags?: TagsOutcome;
 }
 
 export interface SyncReport {
@@ -122,9 +124,22 @@ const sleep = (ms: number, signal: AbortSignal) =>
 function itemFromResult(key: string, targetKey: string, result: ReplicationResult): SyncItem {
   switch (result.status) {
     case 'replicated':
-      return { key, targetKey, status: 'replicated', bytes: result.bytes, ...(result.resumedParts > 0 && { resumedParts: result.resumedParts }) };
+      return {
+        key,
+        targetKey,
+        status: 'replicated',
+        bytes: result.bytes,
+        ...(result.resumedParts > 0 && { resumedParts: result.resumedParts }),
+        ...(result.tags !== 'not-requested' && { tags: result.tags }),
+      };
     case 'skipped':
-      return { key, targetKey, status: result.reason === 'identical' ? 'identical' : 'source-missing', reason: result.reason };
+      return {
+        key,
+        targetKey,
+        status: result.reason === 'identical' ? 'identical' : 'source-missing',
+        reason: result.reason,
+        ...(result.tags && result.tags !== 'not-requested' && { tags: result.tags }),
+      };
     case 'deleted':
       return { key, targetKey, status: 'deleted' };
     case 'paused':
@@ -188,13 +203,22 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     options.onObject?.(item);
   };
   const toCopy: ListedObject[] = [];
+  /** Identical by the listings, but their tags must be compared: the engine does, by HEADs. */
+  const tagsOnly = new Set<string>();
   const seen = new Set<string>();
   let identical = 0;
   for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, { signal })) {
     const relative = object.key.slice(source.prefix.length);
     if (!filter(relative)) continue;
+    // The marker object of the source folder itself ("photos/" for s3://bucket/photos/) would map
+    // to an empty key at the target's bucket root, which needs no marker.
+    if (targetKeyOf(relative) === '') continue;
     seen.add(relative);
-    if (unchanged(object, existing.get(relative))) {
+    if (unchanged(object, existing.get(relative)) && options.copyTags) {
+      // Tags change neither ETag nor (on S3) the modification time: only reading them tells.
+      tagsOnly.add(object.key);
+      toCopy.push(object);
+    } else if (unchanged(object, existing.get(relative))) {
       identical += 1;
       report({ key: object.key, targetKey: targetKeyOf(relative), status: 'identical', bytes: object.size });
     } else {
@@ -223,8 +247,9 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     const resume = await checkpoints?.load(src, dst);
     let last: MultipartCheckpoint | undefined = resume;
     const result = await replicateObject(src, dst, {
-      // The listings already said what the source is and whether the target has the key.
-      sourceHint: { etag: object.etag, size: object.size },
+      // The listings already said what the source is and whether the target has the key (but a
+      // hint would read the body of a small object whose tags are all that may differ).
+      ...(!tagsOnly.has(object.key) && { sourceHint: { etag: object.etag, size: object.size } }),
       targetKnownMissing: !existing.has(relative),
       // A listing is a snapshot: what changes on the source after it is the next run's (or the Lambda's) work.
       recheckSource: false,

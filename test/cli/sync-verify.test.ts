@@ -90,6 +90,57 @@ describe('sync and verify against RGW', () => {
   });
 });
 
+describe('folders, tags and awkward keys', () => {
+  const src = uniqueBucket('cli-edge-src');
+  const dst = uniqueBucket('cli-edge-dst');
+  beforeAll(async () => {
+    await createBucket(source, src);
+    await createBucket(target, dst);
+    await putObject(source, src, 'photos/', Buffer.alloc(0)); // the console's folder marker
+    await putObject(source, src, 'photos/a.jpg', randomBody(100), { Tagging: 'team=a' });
+    await putObject(source, src, 'photos/line\nbreak.jpg', randomBody(10));
+    await putObject(source, src, 'photos/../up.jpg', randomBody(10));
+  });
+
+  it('maps a source folder onto a bucket root without its marker; --include ** spans line breaks and dot segments; keys print escaped', async () => {
+    const run = await cli(['sync', `s3://${src}/photos/`, `s3://${dst}`, '--include', '**', ...endpoints()]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('3 replicated');
+    expect(run.stderr).toContain('"photos/line\\u000abreak.jpg"');
+    const verify = await cli(['verify', `s3://${src}/photos/`, `s3://${dst}`, '--include', '**', ...endpoints()]);
+    expect(verify.code).toBe(0);
+    expect(verify.stderr).toContain('identical: 3 source objects, 3 target objects');
+  });
+
+  it('--copy-tags brings the tags of an already identical object, and later tag changes', async () => {
+    const { GetObjectTaggingCommand, PutObjectTaggingCommand } = await import('@aws-sdk/client-s3');
+    const tags = async () => (await target.send(new GetObjectTaggingCommand({ Bucket: dst, Key: 'a.jpg' }))).TagSet;
+    await cli(['sync', `s3://${src}/photos/`, `s3://${dst}`, ...endpoints()]);
+    expect(await tags()).toEqual([]);
+    const run = await cli(['sync', `s3://${src}/photos/`, `s3://${dst}`, '--copy-tags', '--json', ...endpoints()]);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).counts).toMatchObject({ replicated: 0, failed: 0 });
+    expect(await tags()).toEqual([{ Key: 'team', Value: 'a' }]);
+    await source.send(new PutObjectTaggingCommand({ Bucket: src, Key: 'photos/a.jpg', Tagging: { TagSet: [{ Key: 'team', Value: 'b' }] } }));
+    await cli(['sync', `s3://${src}/photos/`, `s3://${dst}`, '--copy-tags', ...endpoints()]);
+    expect(await tags()).toEqual([{ Key: 'team', Value: 'b' }]);
+  });
+
+  it.each([
+    [`s3://SRC/photos/`, `s3://DST/photos`, 'the source prefix "photos/" is a folder but the target prefix "photos" does not end with "/"', 's3://DST/photos/'],
+    [`s3://SRC`, `s3://DST/backup`, 'the source is a whole bucket but the target prefix "backup" does not end with "/"', 's3://DST/backup/'],
+    [`s3://SRC/data`, `s3://DST`, 'the source prefix "data" does not end with "/" but the target is a whole bucket', 's3://SRC/data/'],
+  ])('refuses %s → %s: the prefixes disagree on the trailing "/"', async (from, to, message, fix) => {
+    const named = (text: string) => text.replace('SRC', src).replace('DST', dst);
+    for (const command of ['sync', 'verify']) {
+      const run = await cli([command, named(from), named(to), '--delete', ...endpoints()].filter((a) => command === 'sync' || a !== '--delete'));
+      expect(run.stderr).toContain(message);
+      expect(run.stderr).toContain(`write ${named(fix)} to use`);
+      expect(run.code).toBe(2);
+    }
+  });
+});
+
 /** Parts recorded in the checkpoint files of a state directory (0 while none is readable yet). */
 function completedParts(stateDir: string): number {
   let parts = 0;

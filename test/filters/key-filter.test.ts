@@ -105,3 +105,16 @@ describe('parsePatternList', () => {
     expect(createKeyFilter({ include: parsePatternList('a\\,b,c') })('a,b')).toBe(true);
   });
 });
+
+describe('keys S3 allows but paths do not', () => {
+  it('* and ** match line breaks, and . and .. segments are names like any other', () => {
+    const logs = createKeyFilter({ include: ['logs/**'] });
+    for (const key of ['logs/a\nb', 'logs/a\r\nb', 'logs/a\u2028b', 'logs/../y', 'logs/./z', 'logs/..']) expect(logs(key), JSON.stringify(key)).toBe(true);
+    expect(logs('other/../logs/x')).toBe(false);
+    const star = createKeyFilter({ exclude: ['logs/*'] });
+    expect(star('logs/..')).toBe(false);
+    expect(star('logs/a\nb')).toBe(false);
+    expect(createKeyFilter({ include: ['a/../b'] })('a/../b')).toBe(true);
+    expect(createKeyFilter({ include: ['a/../b'] })('a/x/b')).toBe(false);
+  });
+});

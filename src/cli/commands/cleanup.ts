@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { cleanupUploads, parseAge, type CleanupItem } from '../../cleanup/cleanup-uploads.js';
 import { explainConnectionFailure, targetClient, type ConnectionOptions } from '../connections.js';
 import { EXIT, UsageError } from '../errors.js';
-import { formatS3Location, parseS3Location } from '../s3-location.js';
+import { displayKey, formatS3Location, parseS3Location } from '../s3-location.js';
 import { addTargetOptions } from './common.js';
 
 interface CleanupCommandOptions extends Omit<ConnectionOptions, 'concurrency'> {
@@ -55,7 +55,7 @@ export function registerCleanup(program: Command): void {
       const client = await targetClient(connection);
       const line = (item: CleanupItem): string => {
         const why = item.reason ? `: ${item.reason}` : '';
-        return `${item.action.padEnd(12)} ${item.key} (upload ${item.uploadId.slice(0, 16)}…, ${formatAge(item.ageSeconds)})${why}\n`;
+        return `${item.action.padEnd(12)} ${displayKey(item.key)} (upload ${item.uploadId.slice(0, 16)}…, ${formatAge(item.ageSeconds)})${why}\n`;
       };
       const report = await cleanupUploads({
         client,

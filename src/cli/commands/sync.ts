@@ -5,7 +5,7 @@ import { syncBuckets, type SyncReport } from '../../sync/sync-buckets.js';
 import { explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
 import { EXIT } from '../errors.js';
 import { formatBytes, plainProgress, terminalProgress } from '../progress.js';
-import { formatS3Location, parseS3Location } from '../s3-location.js';
+import { formatS3Location, parseS3Pair } from '../s3-location.js';
 import { addCommonOptions, defaultStateDirectory, keyFilter, partSizeBytes, type CommonOptions } from './common.js';
 
 interface SyncCommandOptions extends CommonOptions {
@@ -29,8 +29,7 @@ export function registerSync(program: Command): void {
       .option('--copy-tags', 'copy object tags too')
       .option('--state-dir <dir>', 'where checkpoints of interrupted large copies are kept', defaultStateDirectory()),
   ).action(async (sourceArg: string, targetArg: string, options: SyncCommandOptions) => {
-    const source = parseS3Location(sourceArg, 'source');
-    const target = parseS3Location(targetArg, 'target');
+    const { source, target } = parseS3Pair(sourceArg, targetArg);
     // One count for both sides: the report says how many requests were retried and throttled.
     const stats = new RequestStats();
     const [src, dst] = [sourceClient(options, stats), await targetClient(options, process.env, stats)];

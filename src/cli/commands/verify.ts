@@ -3,7 +3,7 @@ import { compareObject } from '../../engine/compare-object.js';
 import { listObjects, type ListedObject } from '../../engine/list-objects.js';
 import { sourceClient, targetClient } from '../connections.js';
 import { EXIT } from '../errors.js';
-import { formatS3Location, parseS3Location } from '../s3-location.js';
+import { displayKey, formatS3Location, parseS3Pair } from '../s3-location.js';
 import { addCommonOptions, keyFilter, type CommonOptions } from './common.js';
 
 interface VerifyOptions extends CommonOptions {
@@ -34,13 +34,13 @@ export function registerVerify(program: Command): void {
       .argument('<target>', 's3://BUCKET[/PREFIX] on the target')
       .option('--deep', 'also compare every body (MD5 of a full read) and every copied header'),
   ).action(async (sourceArg: string, targetArg: string, options: VerifyOptions) => {
-    const source = parseS3Location(sourceArg, 'source');
-    const target = parseS3Location(targetArg, 'target');
+    const { source, target } = parseS3Pair(sourceArg, targetArg);
     const [src, dst] = [sourceClient(options), await targetClient(options)];
     const filter = keyFilter(options);
     const started = performance.now();
     const [a, b] = await Promise.all([
-      listAll(listObjects(src, 'source', source.bucket, source.prefix), source.prefix, filter),
+      // The source folder's own marker ("photos/") maps to nothing at a target bucket's root.
+      listAll(listObjects(src, 'source', source.bucket, source.prefix), source.prefix, (key) => filter(key) && target.prefix + key !== ''),
       listAll(listObjects(dst, 'target', target.bucket, target.prefix), target.prefix, filter),
     ]);
 
@@ -83,7 +83,7 @@ export function registerVerify(program: Command): void {
         `${JSON.stringify({ command: 'verify', source: formatS3Location(source), target: formatS3Location(target), deep: options.deep ?? false, identical, counts, seconds: Number(((performance.now() - started) / 1000).toFixed(3)), problems }, null, 2)}\n`,
       );
     } else {
-      for (const p of problems) process.stdout.write(`${p.problem.padEnd(10)} ${p.key}${p.details ? `: ${p.details.join('; ')}` : ''}\n`);
+      for (const p of problems) process.stdout.write(`${p.problem.padEnd(10)} ${displayKey(p.key)}${p.details ? `: ${p.details.join('; ')}` : ''}\n`);
       process.stderr.write(
         `${identical ? 'identical' : 'DIFFERENT'}: ${counts.source} source objects, ${counts.target} target objects, ${counts.missing} missing, ${counts.extra} extra, ${counts.mismatched} mismatched${options.deep ? ' (deep)' : ''}\n`,
       );
