@@ -192,7 +192,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
           return await throwOnFailures(failures);
         }
         case 'eventbridge':
-          return await throwOnFailures(await runRecords([parseEventBridgeEvent(event)], 'EventBridge event'));
+          return await throwOnFailures(await runRecords(parseEventBridgeEvent(event), 'EventBridge event'));
         case 'continuation': {
           await handleMessage(JSON.stringify(event), 'continuation');
           return { continued: true };

@@ -8,14 +8,19 @@
  * | Object Deleted (deletion-type "Permanently   | delete    |
  * |   Deleted" or "Delete Marker Created")       |           |
  * | Object Tags Added, Object Tags Deleted       | tags      |
- * | Object Restore Initiated/Completed/Expired,  | ignored   |
+ * | Object Restore Completed                     | replicate |
+ * | Object Restore Initiated/Expired,            | ignored   |
  * |   Object Storage Class Changed, Object Access|           |
  * |   Tier Changed, Object ACL Updated, others   |           |
  *
  * Key encoding: the EventBridge message-structure page does not say whether `detail.object.key`
- * is URL-encoded (its samples only use plain keys). AWS's own Powertools for Python decodes it
- * exactly like notification keys (`unquote_plus`), so the default here is form-URL decoding;
- * `keyEncoding: 'raw'` takes the key verbatim should a deployment observe otherwise.
+ * is URL-encoded, and AWS's own code disagrees (Powertools for Python form-decodes it; observed
+ * events carry keys such as `raw/2023-08-08T14:03:40.zip` with `:` unencoded, which a
+ * notification would encode). So by default (`keyEncoding: 'either'`) a key whose raw and
+ * form-decoded readings differ (it holds `+` or `%`) becomes a task for each reading: the
+ * engine reads the source, so the reading that names no object is skipped as source-missing,
+ * and a delete only ever removes a replica whose source is gone. `'raw'` or `'form-urlencoded'`
+ * take one reading.
  */
 import {
   decodeFormEncodedKey,
@@ -33,8 +38,8 @@ import {
 import { MalformedEventError, type RecordOutcome, type ReplicationTask, type TaskAction } from './types.js';
 
 export interface EventBridgeParseOptions {
-  /** How `detail.object.key` is encoded (default 'form-urlencoded', as in S3 notifications). */
-  keyEncoding?: 'form-urlencoded' | 'raw';
+  /** How `detail.object.key` is encoded (default 'either': both readings, see above). */
+  keyEncoding?: 'form-urlencoded' | 'raw' | 'either';
 }
 
 const ACTIONS: Readonly<Record<string, TaskAction>> = {
@@ -42,6 +47,7 @@ const ACTIONS: Readonly<Record<string, TaskAction>> = {
   'Object Deleted': 'delete',
   'Object Tags Added': 'tags',
   'Object Tags Deleted': 'tags',
+  'Object Restore Completed': 'replicate',
 };
 
 /** Any EventBridge event envelope (any source). */
@@ -55,25 +61,41 @@ export function isS3EventBridgeEvent(value: unknown): boolean {
 }
 
 /**
- * The task of an S3 EventBridge event; undefined for detail types that need no replication.
- * Throws MalformedEventError when the event is not an S3 EventBridge event or lacks a field.
+ * The task of an S3 EventBridge event (its first key reading); undefined for detail types that
+ * need no replication. Throws MalformedEventError when the event is not an S3 EventBridge event
+ * or lacks a field.
  */
 export function taskFromEventBridge(event: unknown, options: EventBridgeParseOptions = {}): ReplicationTask | undefined {
   const outcome = parseOrThrow(event, options);
-  return 'task' in outcome ? outcome.task : undefined;
+  return 'tasks' in outcome ? outcome.tasks[0] : undefined;
 }
 
-/** Like taskFromEventBridge, as a record outcome (index 0) that never throws for bad input. */
-export function parseEventBridgeEvent(event: unknown, options: EventBridgeParseOptions = {}): RecordOutcome {
+/** Like taskFromEventBridge, as record outcomes (one per key reading) that never throw for bad input. */
+export function parseEventBridgeEvent(event: unknown, options: EventBridgeParseOptions = {}): RecordOutcome[] {
   try {
-    return { index: 0, ...parseOrThrow(event, options) };
+    const outcome = parseOrThrow(event, options);
+    if ('ignored' in outcome) return [{ index: 0, ignored: outcome.ignored }];
+    return outcome.tasks.map((task, index) => ({ index, task }));
   } catch (error) {
-    if (error instanceof MalformedEventError) return { index: 0, error };
+    if (error instanceof MalformedEventError) return [{ index: 0, error }];
     throw error;
   }
 }
 
-function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { task: ReplicationTask } | { ignored: string } {
+/** The keys `detail.object.key` may stand for, raw first. */
+function keyReadings(rawKey: string, encoding: EventBridgeParseOptions['keyEncoding'] = 'either'): string[] {
+  if (encoding === 'raw') return [rawKey];
+  if (encoding === 'form-urlencoded') return [decodeFormEncodedKey(rawKey, 'detail.object.key')];
+  let decoded: string;
+  try {
+    decoded = decodeFormEncodedKey(rawKey, 'detail.object.key');
+  } catch {
+    return [rawKey]; // not valid form encoding: it can only be the key itself
+  }
+  return decoded === rawKey ? [rawKey] : [rawKey, decoded];
+}
+
+function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { tasks: ReplicationTask[] } | { ignored: string } {
   if (!isEventBridgeEvent(event)) {
     throw new MalformedEventError(`expected an EventBridge event (source, detail-type, detail), got ${describeShape(event)}`);
   }
@@ -88,11 +110,9 @@ function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { task:
   const bucket = stringField(objectField(detail, 'bucket', 'detail'), 'name', 'detail.bucket');
   const object = objectField(detail, 'object', 'detail');
   const rawKey = stringField(object, 'key', 'detail.object');
-  const key = options.keyEncoding === 'raw' ? rawKey : decodeFormEncodedKey(rawKey, 'detail.object.key');
-  const task = withoutUndefined<ReplicationTask>({
+  const common = {
     action,
     bucket,
-    key,
     versionId: optionalString(object, 'version-id', 'detail.object'),
     eTag: unquoteETag(optionalString(object, 'etag', 'detail.object')),
     size: optionalSize(object, 'size', 'detail.object'),
@@ -100,7 +120,7 @@ function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { task:
     eventTime: optionalTime(event, 'time', 'event'),
     eventName: detailType,
     deleteMarker: action === 'delete' && detail['deletion-type'] === 'Delete Marker Created' ? true : undefined,
-    origin: 'eventbridge',
-  });
-  return { task };
+    origin: 'eventbridge' as const,
+  };
+  return { tasks: keyReadings(rawKey, options.keyEncoding).map((key) => withoutUndefined<ReplicationTask>({ ...common, key })) };
 }

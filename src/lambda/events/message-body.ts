@@ -66,7 +66,7 @@ function parseEvent(value: unknown, notificationOrigin: 's3' | 'sns', what: stri
   if (isJsonObject(value) && Array.isArray(value.Records)) {
     return { kind: 'tasks', records: parseS3NotificationRecords(value, notificationOrigin) };
   }
-  if (isS3EventBridgeEvent(value)) return { kind: 'tasks', records: [parseEventBridgeEvent(value)] };
+  if (isS3EventBridgeEvent(value)) return { kind: 'tasks', records: parseEventBridgeEvent(value) };
   const detail = isEventBridgeEvent(value) ? `an EventBridge event from ${JSON.stringify(value.source)}` : describeShape(value);
   return { kind: 'malformed', error: new MalformedEventError(`unrecognised ${what}: ${EXPECTED}; got ${detail}`) };
 }

@@ -17,7 +17,8 @@
  * | LifecycleExpiration:Delete                  | delete    | lifecycle rule deleted it (the source no longer has it) |
  * | LifecycleExpiration:DeleteMarkerCreated     | delete    | lifecycle rule hid it behind a delete marker           |
  * | ObjectTagging:Put, ObjectTagging:Delete     | tags      | tag set changed, content did not                       |
- * | ObjectRestore:Post/Completed/Delete         | ignored   | temporary restored copy of an archived object; content unchanged |
+ * | ObjectRestore:Completed                     | replicate | an archived object (Glacier, Deep Archive) can be read now; its create event could not copy it |
+ * | ObjectRestore:Post, ObjectRestore:Delete    | ignored   | restore started / temporary copy expired; content unchanged |
  * | ObjectAcl:Put                               | ignored   | ACLs are not replicated                                |
  * | LifecycleTransition                         | ignored   | storage class changed, content did not                 |
  * | IntelligentTiering                          | ignored   | access tier changed, content did not                   |
@@ -42,7 +43,7 @@ import { MalformedEventError, type RecordOutcome, type ReplicationTask, type Tas
 export type S3EventClassification = { action: TaskAction; deleteMarker?: true } | { ignored: string };
 
 const IGNORED_PREFIXES: ReadonlyArray<readonly [string, string]> = [
-  ['ObjectRestore:', 'restore events do not change the object'],
+  ['ObjectRestore:', 'a restore starting or its temporary copy expiring does not change the object'],
   ['ObjectAcl:', 'ACLs are not replicated'],
   ['LifecycleTransition', 'storage-class transitions do not change the object'],
   ['IntelligentTiering', 'access-tier changes do not change the object'],
@@ -53,7 +54,9 @@ const IGNORED_PREFIXES: ReadonlyArray<readonly [string, string]> = [
 /** Maps an event name (with or without the `s3:` prefix) to an action, or to the reason it is ignored. */
 export function classifyS3EventName(eventName: string): S3EventClassification {
   const name = eventName.replace(/^s3:/, '');
-  if (name.startsWith('ObjectCreated:')) return { action: 'replicate' };
+  // An object created straight into an archive class cannot be read until restored: its create
+  // event fails (restore first), and the restore's completion is when it can be copied.
+  if (name.startsWith('ObjectCreated:') || name === 'ObjectRestore:Completed') return { action: 'replicate' };
   if (name === 'ObjectRemoved:Delete' || name === 'LifecycleExpiration:Delete') return { action: 'delete' };
   if (name === 'ObjectRemoved:DeleteMarkerCreated' || name === 'LifecycleExpiration:DeleteMarkerCreated') {
     return { action: 'delete', deleteMarker: true };

@@ -15,7 +15,7 @@ const withDetailType = (detailType: string) => {
 
 describe('taskFromEventBridge', () => {
   it('maps Object Created to a replicate task with every field', () => {
-    expect(taskFromEventBridge(loadFixture('eventbridge-object-created.json'))).toEqual({
+    expect(taskFromEventBridge(loadFixture('eventbridge-object-created.json'), { keyEncoding: 'form-urlencoded' })).toEqual({
       action: 'replicate',
       bucket: 'amzn-s3-demo-bucket1',
       key: 'photos/my photo(1).jpg',
@@ -30,7 +30,7 @@ describe('taskFromEventBridge', () => {
   });
 
   it('maps Object Deleted to delete and notes delete markers', () => {
-    const task = taskFromEventBridge(loadFixture('eventbridge-object-deleted.json'));
+    const task = taskFromEventBridge(loadFixture('eventbridge-object-deleted.json'), { keyEncoding: 'form-urlencoded' });
     expect(task).toMatchObject({ action: 'delete', key: 'a+b c', eventName: 'Object Deleted', deleteMarker: true });
     expect(task).not.toHaveProperty('size');
 
@@ -46,24 +46,37 @@ describe('taskFromEventBridge', () => {
 
   it.each([
     'Object Restore Initiated',
-    'Object Restore Completed',
     'Object Restore Expired',
     'Object Storage Class Changed',
     'Object Access Tier Changed',
     'Object ACL Updated',
   ])('ignores %s', (detailType) => {
     expect(taskFromEventBridge(withDetailType(detailType))).toBeUndefined();
-    expect(parseEventBridgeEvent(withDetailType(detailType))).toEqual({
-      index: 0,
-      ignored: `${detailType}: EventBridge detail type not handled`,
-    });
+    expect(parseEventBridgeEvent(withDetailType(detailType))).toEqual([
+      {
+        index: 0,
+        ignored: `${detailType}: EventBridge detail type not handled`,
+      },
+    ]);
   });
 
-  it('form-URL-decodes keys by default and can take them verbatim', () => {
+  it('reads a key that may be form-URL-encoded both ways, unless told which', () => {
     const event = editableFixture('eventbridge-object-created.json');
     event.detail.object.key = 'reports/100%25+done%F0%9F%93%B7.csv';
-    expect(taskFromEventBridge(event)?.key).toBe('reports/100% done📷.csv');
+    expect(parseEventBridgeEvent(event).map((outcome) => outcome.task?.key)).toEqual([
+      'reports/100%25+done%F0%9F%93%B7.csv',
+      'reports/100% done📷.csv',
+    ]);
+    expect(taskFromEventBridge(event, { keyEncoding: 'form-urlencoded' })?.key).toBe('reports/100% done📷.csv');
     expect(taskFromEventBridge(event, { keyEncoding: 'raw' })?.key).toBe('reports/100%25+done%F0%9F%93%B7.csv');
+    event.detail.object.key = 'raw/2023-08-08T14:03:40.532432.zip';
+    expect(parseEventBridgeEvent(event).map((outcome) => outcome.task?.key)).toEqual(['raw/2023-08-08T14:03:40.532432.zip']);
+    event.detail.object.key = '100%.txt'; // no valid encoding: only the key itself
+    expect(parseEventBridgeEvent(event).map((outcome) => outcome.task?.key)).toEqual(['100%.txt']);
+  });
+
+  it('replicates an archived object once its restore completes', () => {
+    expect(taskFromEventBridge(withDetailType('Object Restore Completed'))?.action).toBe('replicate');
   });
 
   it('rejects events from other sources and events missing fields, naming them', () => {
@@ -78,8 +91,10 @@ describe('taskFromEventBridge', () => {
 
     const badKey = editableFixture('eventbridge-object-created.json');
     badKey.detail.object.key = '%E0%A4%A';
-    expect(() => taskFromEventBridge(badKey)).toThrow(MalformedEventError);
-    expect(parseEventBridgeEvent(badKey).error?.message).toBe('detail.object.key is not a valid URL-encoded UTF-8 key: "%E0%A4%A"');
+    expect(() => taskFromEventBridge(badKey, { keyEncoding: 'form-urlencoded' })).toThrow(MalformedEventError);
+    expect(parseEventBridgeEvent(badKey, { keyEncoding: 'form-urlencoded' })[0]!.error?.message).toBe(
+      'detail.object.key is not a valid URL-encoded UTF-8 key: "%E0%A4%A"',
+    );
 
     expect(() => taskFromEventBridge({ Records: [] })).toThrow(
       'expected an EventBridge event (source, detail-type, detail), got an object with keys [Records]',

@@ -89,7 +89,7 @@ describe('parseS3NotificationRecords', () => {
     const outcomes = parseS3NotificationRecords(loadFixture('s3-mixed-records.json'));
     expect(outcomes.map((o) => o.index)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(outcomes[0]?.task).toMatchObject({ action: 'replicate', key: 'emoji/📷 shot.png', eventName: 'ObjectCreated:Copy' });
-    expect(outcomes[1]).toEqual({ index: 1, ignored: 'ObjectRestore:Completed: restore events do not change the object' });
+    expect(outcomes[1]?.task).toMatchObject({ action: 'replicate', eventName: 'ObjectRestore:Completed' });
     expect(outcomes[2]?.task).toBeUndefined();
     expect(outcomes[2]?.error).toBeInstanceOf(MalformedEventError);
     expect(outcomes[2]?.error?.message).toBe('Records[2].s3.object.key is not a valid URL-encoded UTF-8 key: "broken%E0%A4%A"');
@@ -158,13 +158,13 @@ describe('classifyS3EventName', () => {
     ['ObjectTagging:Put', { action: 'tags' }],
     ['ObjectTagging:Delete', { action: 'tags' }],
     ['s3:ObjectCreated:Put', { action: 'replicate' }],
+    ['ObjectRestore:Completed', { action: 'replicate' }],
   ])('%s → %o', (name, expected) => {
     expect(classifyS3EventName(name)).toEqual(expected);
   });
 
   it.each([
     'ObjectRestore:Post',
-    'ObjectRestore:Completed',
     'ObjectRestore:Delete',
     'ObjectAcl:Put',
     'LifecycleTransition',
