@@ -18,6 +18,8 @@ export interface SourceEventsProps {
 export function eventBridgeDetailTypes(options: { replicateDeletes: boolean; replicateTags: boolean }): string[] {
   return [
     'Object Created',
+    // An object created straight into an archive class can be read only once restored.
+    'Object Restore Completed',
     ...(options.replicateDeletes ? ['Object Deleted'] : []),
     ...(options.replicateTags ? ['Object Tags Added', 'Object Tags Deleted'] : []),
   ];
@@ -53,6 +55,7 @@ export class SourceEvents extends Construct {
       const destination = new s3n.SqsDestination(props.queue);
       const types = [
         s3.EventType.OBJECT_CREATED,
+        s3.EventType.OBJECT_RESTORE_COMPLETED,
         ...(props.replicateDeletes ? [s3.EventType.OBJECT_REMOVED] : []),
         ...(props.replicateTags ? [s3.EventType.OBJECT_TAGGING] : []),
       ];

@@ -108,7 +108,12 @@ describe('ReplicationStack, default context (one bucket, existing secret by name
       Properties: {
         BucketName: 'source-a',
         Managed: false,
-        NotificationConfiguration: { QueueConfigurations: [{ Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [queueId, 'Arn'] } }] },
+        NotificationConfiguration: {
+          QueueConfigurations: [
+            { Events: ['s3:ObjectCreated:*'], QueueArn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+            { Events: ['s3:ObjectRestore:Completed'], QueueArn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+          ],
+        },
       },
       // S3 sends a test event when the notification is written: the queue must accept it by then.
       DependsOn: Match.arrayWith([queuePolicyId]),
@@ -189,6 +194,7 @@ describe('ReplicationStack, other contexts', () => {
         NotificationConfiguration: {
           QueueConfigurations: [
             { Events: ['s3:ObjectCreated:*'], QueueArn: queueArn },
+            { Events: ['s3:ObjectRestore:Completed'], QueueArn: queueArn },
             { Events: ['s3:ObjectRemoved:*'], QueueArn: queueArn },
             { Events: ['s3:ObjectTagging:*'], QueueArn: queueArn },
           ],
@@ -204,7 +210,7 @@ describe('ReplicationStack, other contexts', () => {
     const { template } = synth({ replicateTags: 'true' });
     const [notifications] = Object.values(template.findResources('Custom::S3BucketNotifications'));
     const events = (notifications!.Properties.NotificationConfiguration.QueueConfigurations as Array<{ Events: string[] }>).flatMap((c) => c.Events);
-    expect(events).toEqual(['s3:ObjectCreated:*', 's3:ObjectTagging:*']);
+    expect(events).toEqual(['s3:ObjectCreated:*', 's3:ObjectRestore:Completed', 's3:ObjectTagging:*']);
   });
 
   it('eventbridge: turns on EventBridge delivery and routes Object Created/Deleted of the buckets to the queue', () => {
@@ -212,7 +218,7 @@ describe('ReplicationStack, other contexts', () => {
     const queueId = idOf(stack, stack.queues.queue);
     template.resourceCountIs('AWS::Events::Rule', 1);
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created', 'Object Deleted'], detail: { bucket: { name: ['source-a', 'source-b'] } } },
+      EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created', 'Object Restore Completed', 'Object Deleted'], detail: { bucket: { name: ['source-a', 'source-b'] } } },
       State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
     });
@@ -238,7 +244,7 @@ describe('ReplicationStack, other contexts', () => {
   it('eventbridge with tags, without deletes: Object Created and Object Tags Added/Deleted', () => {
     const { template } = synth({ eventPath: 'eventbridge', replicateTags: 'true' });
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: Match.objectLike({ 'detail-type': ['Object Created', 'Object Tags Added', 'Object Tags Deleted'] }),
+      EventPattern: Match.objectLike({ 'detail-type': ['Object Created', 'Object Restore Completed', 'Object Tags Added', 'Object Tags Deleted'] }),
     });
   });
 
