@@ -283,8 +283,10 @@ function isBadDigest(error: unknown): boolean {
  * Reads the whole pinned source into a buffer from the budget and hands it to `use`, which
  * owns the buffer until it settles (it must not keep it). The MD5 comes from the source's ETag
  * when that is the body's MD5. If the target then refuses the body as not matching it
- * (BadDigest: an ETag that only looked like an MD5, or bytes damaged on the way), the object is
- * read again, hashed as it arrives, and `use` runs once more with the MD5 of what was read.
+ * (BadDigest: bytes damaged on the way, or an ETag that only looked like an MD5), the object is
+ * read again and hashed. A hash equal to the ETag means the damage was on the way: `use` runs
+ * again. A different one is trusted only once a third read gives the same bytes (a server whose
+ * ETags are not MD5s); reads that disagree fail the copy rather than write damaged bytes.
  */
 export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, use: (read: SourceRead) => Promise<T>): Promise<T> {
   return ctx.budget.run(source.state.size, async (buffer) => {
@@ -293,7 +295,19 @@ export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, u
       return await use(read);
     } catch (error) {
       if (!read.md5FromEtag || !isBadDigest(error)) throw error;
-      return use(await readSource(source, undefined, buffer, ctx.signal, 'hash'));
+      const again = await readSource(source, undefined, buffer, ctx.signal, 'hash');
+      if (again.md5.toString('hex') !== read.md5.toString('hex')) {
+        const third = await readSource(source, undefined, buffer, ctx.signal, 'hash');
+        if (!third.md5.equals(again.md5)) {
+          throw new ReplicationFailure(
+            'integrity',
+            `source s3://${source.bucket}/${source.key} returned different bytes on each read (MD5 ${again.md5.toString('hex')}, then ${third.md5.toString('hex')}, ETag ${read.md5.toString('hex')}); nothing was written`,
+            true,
+          );
+        }
+        return use(third);
+      }
+      return use(again);
     }
   });
 }

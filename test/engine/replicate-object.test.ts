@@ -1,6 +1,9 @@
 import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { createSourceClient, replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
 import { headerBytesForWire, headerFromWire, objectStateFromHead } from '../../src/engine/metadata.js';
 import { putBody, withWholeObject } from '../../src/engine/transfer.js';
 import {
@@ -393,6 +396,65 @@ describe('sources whose ETag is their MD5', () => {
     expect(reads).toEqual([true, false]);
     expect(written).toMatchObject({ method: 'single-put', expectedEtag: md5Hex(body), etagVerified: true });
     expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
+  });
+
+  describe('bytes damaged on the way from the source', () => {
+    /** A proxy in front of RGW that flips one byte in the bodies of the first `damaged` GETs. */
+    async function damagingProxy(damaged: number): Promise<{ client: S3Client; close: () => Promise<void> }> {
+      const upstream = new URL(rgwClients().endpoint);
+      let gets = 0;
+      const server = createServer((req, res) => {
+        const damage = req.method === 'GET' && gets++ < damaged;
+        const forward = httpRequest(
+          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            let first = damage;
+            answer.on('data', (chunk: Buffer) => {
+              if (first && chunk.length > 0) {
+                chunk[0] = chunk[0]! ^ 0xff;
+                first = false;
+              }
+              res.write(chunk);
+            });
+            answer.on('end', () => res.end());
+          },
+        );
+        req.pipe(forward);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const client = createSourceClient({ endpoint: `http://127.0.0.1:${port}`, credentials: inject('rgw').source });
+      return { client, close: () => new Promise((resolve) => server.close(() => resolve())) };
+    }
+
+    it('a damaged read is refused by the target (the ETag went as Content-MD5) and read again', async () => {
+      const key = 'damaged/once.bin';
+      const body = randomBody(3000);
+      await putObject(source, src, key, body);
+      const proxy = await damagingProxy(1);
+      try {
+        expectStatus(await replicateObject({ client: proxy.client, bucket: src, key }, { client: target, bucket: dst, key }, small), 'replicated');
+      } finally {
+        await proxy.close();
+      }
+      expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
+    });
+
+    it('reads that keep disagreeing fail the copy and write nothing', async () => {
+      const key = 'damaged/twice.bin';
+      await putObject(source, src, key, randomBody(3000));
+      const proxy = await damagingProxy(2);
+      let result: ReplicationResult;
+      try {
+        result = await replicateObject({ client: proxy.client, bucket: src, key }, { client: target, bucket: dst, key }, small);
+      } finally {
+        await proxy.close();
+      }
+      expect(expectStatus(result, 'failed')).toMatchObject({ reason: 'integrity', retryable: true });
+      expect(result.status === 'failed' && result.message).toContain('returned different bytes on each read');
+      await expect(target.send(new HeadObjectCommand({ Bucket: dst, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    });
   });
 });
 
