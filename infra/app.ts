@@ -1,6 +1,6 @@
 /**
  * The CDK app: `npx cdk deploy -c sourceBuckets=… -c targetBucket=… -c targetRegion=… -c secretName=…`
- * (cdk.json at the repository root runs this file). See infra/README.md.
+ * (cdk.json at the repository root runs this file). See README.md, "Deploy".
  */
 import { App } from 'aws-cdk-lib';
 import { buildApp } from './build-app.js';

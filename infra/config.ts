@@ -67,7 +67,7 @@ export const CONTEXT_KEYS = {
   memoryMiB: 'function memory in MiB (default 1024)',
   timeoutSeconds: 'function timeout in seconds (default 300)',
   partSizeMiB: 'multipart part size in MiB, 5-4096 (default 16)',
-  concurrency: 'parts in flight, 1-64 (default 8)',
+  concurrency: 'parts in flight, 1-64 (default 16)',
   logRetentionDays: 'log retention in days (default 30)',
   lagAlarmSeconds: 'ReplicationLag p99 alarm threshold in seconds (default 900)',
   stackName: 'CloudFormation stack name (default LyveReplicator)',
@@ -89,10 +89,11 @@ export const DEFAULT_STACK_NAME = 'LyveReplicator';
 const ENGINE_DEFAULT_PART_SIZE_MIB = 16;
 const FUNCTION_DEFAULT_CONCURRENCY = 16;
 /**
- * Fixed part of the function's peak memory, measured (README "Known limits"): peak RSS is
- * ~130 MiB + part size × concurrency (+3 %), whatever the object size.
+ * Fixed part of the function's peak memory, measured on Node.js 24, the function's runtime
+ * (README "Known limits"): peak RSS is part size × concurrency + 193–201 MiB, whatever the
+ * object size (Node.js 20: + 130–134 MiB).
  */
-export const FIXED_MEMORY_MIB = 130;
+export const FIXED_MEMORY_MIB = 200;
 
 /** CloudWatch Logs' allowed retention periods, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;

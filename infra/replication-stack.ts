@@ -14,7 +14,7 @@ export interface ReplicationStackProps extends StackProps {
 /**
  * Continuous replication of existing S3 buckets to a Lyve Cloud bucket:
  * bucket events → SQS queue (+ dead-letter queue) → replication Lambda → Lyve Cloud, with a
- * dashboard and alarms. See infra/README.md.
+ * dashboard and alarms. See README.md, "Deploy".
  */
 export class ReplicationStack extends Stack {
   readonly secret: TargetSecret;

@@ -28,6 +28,10 @@ const program = new Command()
   .description('Keep an S3-compatible bucket (Seagate Lyve Cloud first) an exact copy of AWS S3 buckets.')
   .version(version)
   .exitOverride()
+  // Commander's own usage errors read like the rest: one line naming the program, and where help is.
+  .configureOutput({
+    outputError: (text, write) => write(`${text.replace(/^error: /, 'lyve-replicator: ').trimEnd()} (see lyve-replicator --help)\n`),
+  })
   .addHelpText(
     'after',
     '\nExit codes: 0 done (every object replicated or identical), 1 some objects failed or differ,\n2 bad usage or configuration, 130 interrupted (rerun to resume).',

@@ -5,7 +5,7 @@ import { displayKey } from './s3-location.js';
 const MiB = 1024 * 1024;
 
 export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024) return `${Math.round(bytes)} B`;
   if (bytes < MiB) return `${(bytes / 1024).toFixed(1)} KiB`;
   if (bytes < 1024 * MiB) return `${(bytes / MiB).toFixed(1)} MiB`;
   return `${(bytes / 1024 / MiB).toFixed(2)} GiB`;
@@ -32,7 +32,7 @@ function line(item: SyncItem): string {
 export function plainProgress(write: (text: string) => void, quiet = false): ProgressView {
   return {
     plan: (objects, bytes) => {
-      if (!quiet) write(`to do: ${objects} objects, ${formatBytes(bytes)}\n`);
+      if (!quiet) write(`to do: ${objects} object${objects === 1 ? '' : 's'}, ${formatBytes(bytes)}\n`);
     },
     bytes: () => undefined,
     item: (item) => {

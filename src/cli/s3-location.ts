@@ -28,9 +28,11 @@ export function parseS3Pair(sourceArg: string, targetArg: string): { source: S3L
     const describe = (what: string, location: S3Location) =>
       location.prefix === '' ? `the ${what} is a whole bucket` : `the ${what} prefix "${location.prefix}" ${folder(location.prefix) ? 'is a folder' : 'does not end with "/"'}`;
     const [raw, other] = folder(source.prefix) ? ['target', target] : ['source', source];
+    const bothNamed = source.prefix !== '' && target.prefix !== '';
     throw new UsageError(
       `${describe('source', source)} but ${describe('target', target)}, so keys would be joined into other names: ` +
-        `write s3://${other.bucket}/${other.prefix}/ to use the ${raw} as a folder, or give both sides without the trailing "/" to map a raw key prefix`,
+        `write s3://${other.bucket}/${other.prefix}/ to use the ${raw} as a folder` +
+        (bothNamed ? ', or give both sides without the trailing "/" to map a raw key prefix' : ''),
     );
   }
   return { source, target };

@@ -229,6 +229,10 @@ async function runBackfill(sourceArg: string, options: BackfillCommandOptions, i
     // 2. Dry run: show the request.
     if (options.dryRun) {
       const input = buildCreateJobInput(jobOptions);
+      // The token is derived from the manifest's ETag, unknown until the manifest is written.
+      if (plan.manifest.kind === 'csv' && options.clientRequestToken === undefined) {
+        input.ClientRequestToken = 'DERIVED-FROM-THE-WRITTEN-MANIFEST';
+      }
       if (options.json) {
         io.out(`${JSON.stringify({ command: 'backfill', dryRun: true, objects, manifest, createJobInput: input }, null, 2)}\n`);
       } else {

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { RequestStats } from '../../clients/s3-clients.js';
 import { CheckpointStore } from '../../sync/checkpoint-store.js';
 import { syncBuckets, type SyncReport } from '../../sync/sync-buckets.js';
@@ -25,7 +25,7 @@ export function registerSync(program: Command): void {
       .argument('<target>', 's3://BUCKET[/PREFIX] on the target (Lyve Cloud)')
       .option('--dry-run', 'show what would be copied or deleted; write nothing')
       .option('--delete', 'remove target objects whose source no longer exists (within the filters)')
-      .option('--part-size <MiB>', 'multipart part size in MiB (5-4096)', partSizeBytes, 16 * 1024 * 1024)
+      .addOption(new Option('--part-size <MiB>', 'multipart part size in MiB (5-4096)').argParser(partSizeBytes).default(16 * 1024 * 1024, '16'))
       .option('--copy-tags', 'copy object tags too')
       .option('--state-dir <dir>', 'where checkpoints of interrupted large copies are kept', defaultStateDirectory()),
   ).action(async (sourceArg: string, targetArg: string, options: SyncCommandOptions) => {
