@@ -145,6 +145,33 @@ export async function reclaimStrayUploads(client: S3Client, bucket: string, key:
   return aborted;
 }
 
+/**
+ * After a CreateMultipartUpload that failed for good (its replies lost, its retries refused):
+ * any attempt may still have started an upload that nobody will use. Aborts the uploads of the
+ * same key that these credentials can list the parts of, started between the call's first
+ * attempt and now (the server's clock, from its Date header). Returns how many it aborted.
+ */
+export async function reclaimUploadsOfFailedCreate(client: S3Client, bucket: string, key: string, elapsedMs: number): Promise<number> {
+  let serverNow: Date | undefined;
+  const uploads: OpenUpload[] = [];
+  for await (const upload of listUploads(client, bucket, key, { onServerTime: (date) => (serverNow = date) })) {
+    if (upload.key === key) uploads.push(upload);
+  }
+  if (!serverNow || uploads.length === 0) return 0;
+  // The Date header has whole seconds; the slack covers it and the listing's own time.
+  const latest = serverNow.getTime() + 2_000;
+  const earliest = serverNow.getTime() - elapsedMs - 2_000;
+  let aborted = 0;
+  for (const upload of uploads) {
+    const at = upload.initiated?.getTime();
+    if (at === undefined || at < earliest || at > latest) continue;
+    if ((await ownership(client, bucket, upload, undefined)).state !== 'ours') continue;
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId }));
+    aborted += 1;
+  }
+  return aborted;
+}
+
 /** The ETag S3 gives the object these parts make: MD5 of the binary part MD5s, then `-N`. */
 function multipartEtag(etags: string[]): string | undefined {
   if (etags.length === 0 || !etags.every((etag) => /^[0-9a-f]{32}$/.test(etag))) return undefined;

@@ -12,8 +12,8 @@ import type {
   InitializeHandlerArguments,
   MetadataBearer,
 } from '@smithy/types';
-import { recoverCompletedUpload, reclaimStrayUploads } from '../cleanup/uploads.js';
-import { errorCode, httpStatus, isNotFound } from '../engine/errors.js';
+import { recoverCompletedUpload, reclaimStrayUploads, reclaimUploadsOfFailedCreate } from '../cleanup/uploads.js';
+import { errorCode, httpStatus, isNotFound, isTransient } from '../engine/errors.js';
 import { DEFAULT_CONCURRENCY } from '../engine/limits.js';
 
 /** A configuration problem, with a message that names what to fix. */
@@ -266,7 +266,18 @@ function retrySafetyMiddleware(client: S3Client, stats: RequestStats | undefined
     async (args: InitializeHandlerArguments<any>) => {
       if (context.commandName === 'CreateMultipartUploadCommand') {
         const started = Date.now();
-        const result = await next(args);
+        let result: Awaited<ReturnType<typeof next>>;
+        try {
+          result = await next(args);
+        } catch (error) {
+          // A reply lost on the way (timeout, reset, 5xx) may hide an upload the server started.
+          if (isTransient(error)) {
+            const input = args.input as { Bucket: string; Key: string };
+            const aborted = await reclaimUploadsOfFailedCreate(client, input.Bucket, input.Key, Date.now() - started).catch(() => 0);
+            if (aborted > 0) stats?.strayAborted(aborted);
+          }
+          throw error;
+        }
         const output = result.output as Output & { UploadId?: string };
         if ((output.$metadata.attempts ?? 1) > 1 && output.UploadId) {
           const input = args.input as { Bucket: string; Key: string };

@@ -39,6 +39,22 @@ export async function* listObjects(
         ...(item.LastModified && { lastModified: item.LastModified }),
       };
     }
+    if (page.Name === undefined && page.KeyCount === undefined && page.IsTruncated === undefined) {
+      // Every ListBucketResult names its bucket; an empty or foreign body would end the listing
+      // early, silently (and with --delete, wrongly).
+      throw new ReplicationFailure(
+        'internal',
+        `listing ${side} bucket "${bucket}" failed: the server's reply is not a listing (empty or malformed body)`,
+        true,
+      );
+    }
+    if (page.IsTruncated && page.NextContinuationToken !== undefined && page.NextContinuationToken === token) {
+      throw new ReplicationFailure(
+        'internal',
+        `listing ${side} bucket "${bucket}" stopped: the server returned the same continuation token twice, so the listing would never end`,
+        true,
+      );
+    }
     if (page.IsTruncated && !page.NextContinuationToken) {
       // Stopping here would silently skip the rest of the bucket.
       throw new ReplicationFailure(

@@ -13,6 +13,8 @@ import { describe, expect, inject, it } from 'vitest';
 import { createSourceClient, createTargetClient, RequestStats } from '../../src/clients/s3-clients.js';
 import { CheckpointStore } from '../../src/sync/checkpoint-store.js';
 import { syncBuckets } from '../../src/sync/sync-buckets.js';
+import { replicateObject } from '../../src/engine/replicate-object.js';
+import { listObjects } from '../../src/engine/list-objects.js';
 import { FAULT_KINDS, startFaultProxy, type FaultKind, type ProxiedRequest } from '../support/fault-proxy.js';
 import { MiB, createBucket, openUploads, putMultipartObject, putObject, randomBody, rgwClients, uniqueBucket } from '../support/s3.js';
 import { cli } from '../support/cli.js';
@@ -193,6 +195,72 @@ describe('network faults', () => {
       target.destroy();
       await proxy.close();
       rmSync(stateDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe('servers that answer wrongly', () => {
+  it('a CreateMultipartUpload whose reply is lost and whose retries all fail leaves no upload open', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('lost-create-src'));
+    const dst = await createBucket(direct.target, uniqueBucket('lost-create-dst'));
+    await putObject(direct.source, src, 'big.bin', randomBody(6 * MiB));
+    const isCreate = (r: ProxiedRequest) => r.method === 'POST' && /(^|&)uploads(=|&|$)/.test(r.query);
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      stallMs: 3_000,
+      // The first attempt starts an upload whose reply never arrives; every retry is refused.
+      script: (r) => (isCreate(r) ? (r.attempt === 1 ? 'stall' : 'internal') : 'none'),
+    });
+    const stats = new RequestStats();
+    const target = createTargetClient({ endpoint: proxy.endpoint, credentials: rgw.target, socketTimeout: 1_000, maxAttempts: 3, stats });
+    try {
+      const result = await replicateObject(
+        { client: direct.source, bucket: src, key: 'big.bin' },
+        { client: target, bucket: dst, key: 'big.bin' },
+        { partSize: 5 * MiB },
+      );
+      expect(result).toMatchObject({ status: 'failed', retryable: true });
+      expect(await openUploads(direct.target, dst)).toEqual([]);
+      expect(stats.snapshot().straysAborted).toBe(1);
+    } finally {
+      target.destroy();
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('a listing that ends in an empty page, or repeats its continuation token, fails instead of stopping short or looping', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('bad-list-src'));
+    for (let i = 0; i < 5; i++) await putObject(direct.source, src, `k${i}`, randomBody(10));
+    const isList = (r: ProxiedRequest) => r.method === 'GET' && r.key === '' && /(^|&)list-type=2/.test(r.query);
+    let firstToken: string | undefined;
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      rewrite: (r, body) => {
+        if (!isList(r)) return undefined;
+        const page2 = /(^|&)continuation-token=/.test(r.query);
+        const text = body.toString();
+        if (mode === 'empty') return page2 ? Buffer.alloc(0) : undefined;
+        // Every page hands out the first page's token again.
+        firstToken ??= /<NextContinuationToken>([^<]*)</.exec(text)?.[1];
+        return firstToken ? Buffer.from(text.replace(/<NextContinuationToken>[^<]*</, `<NextContinuationToken>${firstToken}<`)) : undefined;
+      },
+    });
+    let mode: 'empty' | 'repeat' = 'empty';
+    const source = createSourceClient({ endpoint: proxy.endpoint, credentials: rgw.source, maxAttempts: 1 });
+    try {
+      const list = async () => {
+        const keys: string[] = [];
+        for await (const object of listObjects(source, 'source', src, '', { pageSize: 2 })) keys.push(object.key);
+        return keys;
+      };
+      await expect(list()).rejects.toThrow("the server's reply is not a listing (empty or malformed body)");
+      mode = 'repeat';
+      await expect(list()).rejects.toThrow('the server returned the same continuation token twice');
+    } finally {
+      source.destroy();
+      await proxy.close();
     }
   }, 60_000);
 });

@@ -10,6 +10,9 @@
  * | `stall`          | the request is served upstream; the response is held for `stallMs` (past the client's socket timeout), then dropped |
  * | `slow`           | the response body is throttled to `slowBytesPerSecond`                       |
  *
+ * `rewrite` changes the body of a reply that is otherwise forwarded as is (a server answering
+ * 200 with the wrong content), `intercept` answers with an S3 error of its own.
+ *
  * Each request draws its fault from a PRNG seeded with `seed` (mulberry32), in arrival order: the
  * same seed and the same request sequence give the same faults. (With requests in parallel the
  * arrival order, and so which request gets which fault, varies a little between runs; the
@@ -52,6 +55,11 @@ export interface FaultProxyOptions {
   script?: (request: ProxiedRequest) => FaultKind | 'none' | undefined;
   /** Called before a request is forwarded; may hold it (return a promise). */
   beforeForward?: (request: ProxiedRequest) => void | Promise<void>;
+  /**
+   * Rewrites the body of a forwarded reply (buffered whole; Content-Length follows): return the
+   * new body, or undefined to leave it. For servers that answer wrongly but with a 2xx.
+   */
+  rewrite?: (request: ProxiedRequest, body: Buffer) => Buffer | undefined;
   /** Answers a request itself instead of forwarding it (e.g. to imitate another server's refusal). */
   intercept?: (request: ProxiedRequest) => { status: number; code: string; message: string } | undefined;
 }
@@ -214,6 +222,19 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         // The server did the work; its reply never comes. The client times out and retries.
         upRes.resume();
         later(stallMs, () => req.socket.destroy());
+        return;
+      }
+      if (options.rewrite && !fault) {
+        const chunks: Buffer[] = [];
+        upRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+        upRes.once('end', () => {
+          const original = Buffer.concat(chunks);
+          const rewritten = options.rewrite!(info, original);
+          const { 'transfer-encoding': _chunked, ...rest } = upRes.headers;
+          const headers = rewritten ? { ...rest, 'content-length': String(rewritten.length) } : upRes.headers;
+          res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers);
+          res.end(rewritten ?? original);
+        });
         return;
       }
       res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, upRes.headers);
