@@ -24,9 +24,16 @@ export class ReplicationFailure extends Error {
   }
 }
 
-/** The source changed (or vanished) while it was being copied: start over from a fresh HEAD. */
+/**
+ * The source changed (or vanished) while it was being copied: start over from a fresh HEAD.
+ * `side: 'target'` when it is the target that did not hold what was just written (another
+ * writer, or a server that acknowledged a write it did not keep).
+ */
 export class SourceChangedError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly side: 'source' | 'target' = 'source',
+  ) {
     super(message);
     this.name = 'SourceChangedError';
   }

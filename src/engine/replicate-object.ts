@@ -120,8 +120,13 @@ export async function replicateObject(
     ]);
     if (!written.etagVerified) {
       if (!replica || recordedSource(replica)?.etag !== current.etag) {
-        // Another writer replaced the key between our write and this read: reconcile again.
-        throw new SourceChangedError('target changed by another writer after the copy');
+        // Another writer replaced the key between our write and this read, or the target
+        // acknowledged a write it does not hold: make sure no upload stays open, and start over.
+        if (written.uploadId) await abortUpload(dest, written.uploadId).catch(() => undefined);
+        throw new SourceChangedError(
+          replica ? 'the target holds another object under the key after the copy (another writer?)' : 'the target does not hold the object it acknowledged writing',
+          'target',
+        );
       }
       const problems: string[] = [];
       if (replica.size !== current.size) problems.push(`size ${replica.size}, expected ${current.size}`);
@@ -248,9 +253,16 @@ export async function replicateObject(
       } catch (error) {
         if (!(error instanceof SourceChangedError)) throw error;
         if (restarts >= maxRestarts) {
+          if (error.side === 'target') {
+            throw new ReplicationFailure(
+              'target-rejected',
+              `the copy did not hold on the target (${restarts + 1} attempts): ${error.message}`,
+              true,
+            );
+          }
           throw new ReplicationFailure(
             'source-changing',
-            `source kept changing while it was copied (${restarts + 1} attempts); the next event or run will copy its final state`,
+            `source kept changing while it was copied (${restarts + 1} attempts; last: ${error.message}); the next event or run will copy its final state`,
             true,
           );
         }

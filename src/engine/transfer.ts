@@ -57,6 +57,8 @@ export interface WrittenObject {
   /** The target's reply already proved the content (a single PUT whose ETag is our MD5). */
   etagVerified: boolean;
   resumedParts: number;
+  /** The multipart upload that was completed (aborted again should the replica not be there). */
+  uploadId?: string;
 }
 
 /** Times a body cut off mid-stream is read again before the copy fails (the SDK retries only up to the headers). */
@@ -124,8 +126,23 @@ async function readSourceOnce(
   });
   const body = response.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
   if (response.ContentLength !== undefined && response.ContentLength !== length) {
-    // Same ETag but another size: the caller's idea of the object was wrong; look again.
     body?.destroy?.();
+    if (range && !response.ContentRange) {
+      // HTTP lets a server ignore Range and send the whole body: parts cannot be read from it.
+      throw new ReplicationFailure(
+        'source-rejected',
+        `the source server ignored a Range request (it sent ${response.ContentLength} bytes, not the ${length} asked for), so objects above the part size cannot be read in parts from it: raise the part size above the object size to copy it whole`,
+        false,
+      );
+    }
+    if (range) {
+      throw new ReplicationFailure(
+        'integrity',
+        `source s3://${source.bucket}/${source.key} answered a ${length}-byte range with ${response.ContentLength} bytes (${response.ContentRange})`,
+        true,
+      );
+    }
+    // Same ETag but another size: the caller's idea of the object was wrong; look again.
     throw new SourceChangedError(`source s3://${source.bucket}/${source.key} is ${response.ContentLength} bytes, not ${length}`);
   }
   // The GET's own headers decide: a hint-pinned state knows only the ETag, not the encryption.
@@ -573,6 +590,7 @@ export async function putMultipart(
       expectedEtag: parts.every((p) => PLAIN_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
       etagVerified: false,
       resumedParts,
+      uploadId: activeUploadId,
     };
   } catch (error) {
     // Never leave paid-for parts behind: the upload is aborted whatever went wrong.
