@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { s3Call } from './failures.js';
+import { errorMessage } from './errors.js';
+import { ReplicationFailure, s3Call } from './failures.js';
 import { headObject } from './head-object.js';
 import { isReplicaOf, userMetadata, type ObjectState } from './metadata.js';
 
@@ -12,11 +13,22 @@ export type Comparison =
 
 const HEADERS = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage', 'expires'] as const;
 
+/** Times a body cut off mid-stream is read again (the SDK retries only up to the headers). */
+const BODY_READ_ATTEMPTS = 3;
+
 async function bodyMd5(client: S3Client, side: 'source' | 'target', bucket: string, key: string): Promise<string> {
-  const response = await s3Call(side, bucket, 's3:GetObject', () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
-  const hash = createHash('md5');
-  for await (const chunk of response.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
-  return hash.digest('hex');
+  for (let attempt = 1; ; attempt++) {
+    const response = await s3Call(side, bucket, 's3:GetObject', () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    const hash = createHash('md5');
+    try {
+      for await (const chunk of response.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+      return hash.digest('hex');
+    } catch (error) {
+      if (attempt >= BODY_READ_ATTEMPTS) {
+        throw new ReplicationFailure('unavailable', `reading the ${side} body of ${key} failed ${attempt} times: ${errorMessage(error)}`, true, undefined, { cause: error });
+      }
+    }
+  }
 }
 
 /** What differs between two states, header by header (the replica markers aside). */

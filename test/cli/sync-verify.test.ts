@@ -216,6 +216,15 @@ describe('misconfiguration', () => {
     expect(run.code).toBe(1);
   }, 60_000);
 
+  it('sync and verify alike: an endpoint host that does not resolve is a configuration error', async () => {
+    for (const command of ['sync', 'verify']) {
+      const run = await cli([command, `s3://${src}`, 's3://x-bucket', '--target-endpoint', 'https://no-such-host.invalid', ...endpoints()]);
+      expect(run.stderr).toContain('could not be resolved (DNS ENOTFOUND): check the URL in --target-endpoint');
+      expect(run.stderr).not.toContain('try again later');
+      expect(run.code).toBe(2);
+    }
+  }, 60_000);
+
   it('rejects a location that is not s3://', async () => {
     const run = await cli(['sync', src, 's3://x-bucket', ...endpoints()]);
     expect(run.stderr).toContain(`source "${src}" is not an S3 location: write it as s3://BUCKET or s3://BUCKET/PREFIX`);

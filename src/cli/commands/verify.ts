@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { compareObject } from '../../engine/compare-object.js';
 import { listObjects, type ListedObject } from '../../engine/list-objects.js';
-import { sourceClient, targetClient } from '../connections.js';
+import { explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
+import { errorMessage } from '../../engine/errors.js';
 import { EXIT } from '../errors.js';
 import { displayKey, formatS3Location, parseS3Pair } from '../s3-location.js';
 import { addCommonOptions, keyFilter, type CommonOptions } from './common.js';
@@ -12,7 +13,8 @@ interface VerifyOptions extends CommonOptions {
 
 interface Problem {
   key: string;
-  problem: 'missing' | 'extra' | 'mismatched';
+  /** `unchecked`: it could not be read to compare (the details say why). */
+  problem: 'missing' | 'extra' | 'mismatched' | 'unchecked';
   details?: string[];
 }
 
@@ -42,7 +44,9 @@ export function registerVerify(program: Command): void {
       // The source folder's own marker ("photos/") maps to nothing at a target bucket's root.
       listAll(listObjects(src, 'source', source.bucket, source.prefix), source.prefix, (key) => filter(key) && target.prefix + key !== ''),
       listAll(listObjects(dst, 'target', target.bucket, target.prefix), target.prefix, filter),
-    ]);
+    ]).catch((error: unknown) => {
+      throw explainConnectionFailure(error, options);
+    });
 
     const common = [...a.keys()].filter((key) => b.has(key));
     const problems: Problem[] = [
@@ -59,11 +63,18 @@ export function registerVerify(program: Command): void {
           const t = b.get(relative)!;
           // Same size and ETag in the listings proves the content; the HEADs and reads are for the rest.
           if (!options.deep && s.size === t.size && s.etag === t.etag) continue;
-          const comparison = await compareObject(
-            { client: src, bucket: source.bucket, key: s.key },
-            { client: dst, bucket: target.bucket, key: t.key },
-            { deep: options.deep ?? false },
-          );
+          let comparison: Awaited<ReturnType<typeof compareObject>>;
+          try {
+            comparison = await compareObject(
+              { client: src, bucket: source.bucket, key: s.key },
+              { client: dst, bucket: target.bucket, key: t.key },
+              { deep: options.deep ?? false },
+            );
+          } catch (error) {
+            // One object that cannot be read is a finding about that object, not the end of the run.
+            problems.push({ key: relative, problem: 'unchecked', details: [errorMessage(error)] });
+            continue;
+          }
           if (comparison.state === 'different') problems.push({ key: relative, problem: 'mismatched', details: comparison.differences });
           else if (comparison.state === 'missing-target') problems.push({ key: relative, problem: 'missing' });
         }
@@ -76,6 +87,7 @@ export function registerVerify(program: Command): void {
       missing: problems.filter((p) => p.problem === 'missing').length,
       extra: problems.filter((p) => p.problem === 'extra').length,
       mismatched: problems.filter((p) => p.problem === 'mismatched').length,
+      unchecked: problems.filter((p) => p.problem === 'unchecked').length,
     };
     const identical = problems.length === 0;
     if (options.json) {
@@ -85,7 +97,7 @@ export function registerVerify(program: Command): void {
     } else {
       for (const p of problems) process.stdout.write(`${p.problem.padEnd(10)} ${displayKey(p.key)}${p.details ? `: ${p.details.join('; ')}` : ''}\n`);
       process.stderr.write(
-        `${identical ? 'identical' : 'DIFFERENT'}: ${counts.source} source objects, ${counts.target} target objects, ${counts.missing} missing, ${counts.extra} extra, ${counts.mismatched} mismatched${options.deep ? ' (deep)' : ''}\n`,
+        `${identical ? 'identical' : 'DIFFERENT'}: ${counts.source} source objects, ${counts.target} target objects, ${counts.missing} missing, ${counts.extra} extra, ${counts.mismatched} mismatched${counts.unchecked ? `, ${counts.unchecked} unchecked` : ''}${options.deep ? ' (deep)' : ''}\n`,
       );
     }
     process.exitCode = identical ? EXIT.ok : EXIT.failures;
