@@ -169,7 +169,13 @@ async function readSourceOnce(
   if (offset !== length) {
     throw new ReplicationFailure('integrity', `source returned ${offset} bytes where ${length} were expected`, true);
   }
-  return { body: buffer, md5: hash ? hash.digest() : Buffer.from(knownMd5!, 'hex'), md5FromEtag: !hash, state: objectStateFromHead(response) };
+  return {
+    body: buffer,
+    md5: hash ? hash.digest() : Buffer.from(knownMd5!, 'hex'),
+    md5FromEtag: !hash,
+    etagIsBodyMd5: bodyMd5FromEtag(response) === state.etag,
+    state: objectStateFromHead(response),
+  };
 }
 
 /** A body read from the source, its MD5, and the object's state as the GET reported it. */
@@ -178,6 +184,8 @@ export interface SourceRead {
   md5: Buffer;
   /** The MD5 is the source's ETag, not a hash of `body`: only the target's check proves the bytes. */
   md5FromEtag: boolean;
+  /** The source's ETag is the MD5 of the whole object, as S3 documents (whatever range was read). */
+  etagIsBodyMd5: boolean;
   /** Headers and metadata of the object (for a ranged read, `size` is the range's). */
   state: ObjectState;
 }
@@ -432,6 +440,76 @@ function sameSource(checkpoint: MultipartCheckpoint, source: PinnedSource, targe
   );
 }
 
+/**
+ * The MD5 of a whole object from its parts, which arrive in any order: each part waits for its
+ * predecessor to be hashed (holding its own buffer meanwhile, within the budget), so an object
+ * copied in parts can be checked end to end against an ETag that is its MD5.
+ */
+class InOrderMd5 {
+  private readonly hash = createHash('md5');
+  private next = 1;
+  private readonly waiting = new Map<number, () => void>();
+
+  private abandoned = false;
+
+  /** No check after all (the ETag turned out not to be an MD5): nothing waits any more. */
+  abandon(): void {
+    this.abandoned = true;
+    for (const wake of this.waiting.values()) wake();
+    this.waiting.clear();
+  }
+
+  get active(): boolean {
+    return !this.abandoned;
+  }
+
+  async add(partNumber: number, body: Buffer, signal: AbortSignal): Promise<void> {
+    if (this.abandoned) return;
+    if (partNumber !== this.next) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          this.waiting.delete(partNumber);
+          reject(new ReplicationFailure('aborted', 'stopped while waiting to hash a part', false));
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.waiting.set(partNumber, () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+    if (this.abandoned) return;
+    this.hash.update(body);
+    this.next = partNumber + 1;
+    const wake = this.waiting.get(this.next);
+    this.waiting.delete(this.next);
+    wake?.();
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/**
+ * After an in-order MD5 of the parts differed from the source's MD5 ETag: reads every part
+ * again and compares its MD5 with the one uploaded. All equal: the source serves these bytes
+ * consistently and its ETag is not their MD5 after all (some servers' encrypted objects). Any
+ * different: a read was damaged on the way.
+ */
+async function partsReadAgainMatch(source: PinnedSource, plan: MultipartPlan, sent: Map<number, string>, ctx: TransferContext, signal: AbortSignal): Promise<number[]> {
+  const differing: number[] = [];
+  for (let n = 1; n <= plan.partCount; n++) {
+    const range = partRange(n, plan.partSize, source.state.size);
+    await ctx.budget.run(range.end - range.start + 1, async (buffer) => {
+      const again = await readSource(source, range, buffer, signal);
+      if (again.md5.toString('hex') !== sent.get(n)) differing.push(n);
+    });
+  }
+  return differing;
+}
+
 export type MultipartOutcome =
   | ({ paused: false } & WrittenObject)
   | { paused: true; checkpoint: MultipartCheckpoint; bytesDone: number; bytesLeft: number };
@@ -511,12 +589,19 @@ export async function putMultipart(
   let failure: unknown;
   let paused = false;
 
+  // A source whose ETag is its MD5 is checked end to end: the parts, hashed in order, must give
+  // it before the upload is completed. Not for a resumed copy, whose earlier parts are not here.
+  const whole = resumedParts === 0 && PLAIN_MD5.test(state.etag) ? new InOrderMd5() : undefined;
+  const sentMd5 = new Map<number, string>();
+
   const uploadPart = async (partNumber: number): Promise<void> => {
     const range = partRange(partNumber, plan.partSize, state.size);
     const size = range.end - range.start + 1;
     await ctx.budget.run(size, async (buffer) => {
       if (failure !== undefined || stop.signal.aborted) return;
-      const { body, md5: digest } = await readSource(source, range, buffer, stop.signal);
+      const read = await readSource(source, range, buffer, stop.signal);
+      const { body, md5: digest } = read;
+      if (!read.etagIsBodyMd5) whole?.abandon();
       const response = await s3Call('target', target.bucket, 's3:PutObject', () =>
         target.client.send(
           unsignedPayload(new UploadPartCommand({
@@ -537,9 +622,11 @@ export async function putMultipart(
         throw new ReplicationFailure('integrity', `target stored part ${partNumber} with ETag ${etag}, expected MD5 ${sent}`, true);
       }
       done.set(partNumber, { partNumber, etag: etag || sent, size });
+      sentMd5.set(partNumber, sent);
       bytesDone += size;
       ctx.onProgress?.(size);
       await ctx.onCheckpoint?.(checkpoint());
+      await whole?.add(partNumber, body, stop.signal);
     });
   };
 
@@ -570,6 +657,19 @@ export async function putMultipart(
     if (failure !== undefined) throw failure;
     if (paused && pending.length > 0) {
       return { paused: true, checkpoint: checkpoint(), bytesDone, bytesLeft: state.size - bytesDone };
+    }
+    if (whole?.active) {
+      const md5 = whole.digest();
+      if (md5 !== state.etag) {
+        const differing = await partsReadAgainMatch(source, plan, sentMd5, ctx, stop.signal);
+        if (differing.length > 0) {
+          throw new ReplicationFailure(
+            'integrity',
+            `the parts read from s3://${source.bucket}/${source.key} hash to ${md5}, not its ETag ${state.etag}, and part${differing.length > 1 ? 's' : ''} ${differing.join(', ')} read differently a second time: bytes damaged on the way; nothing was completed`,
+            true,
+          );
+        }
+      }
     }
     const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
     await s3Call('target', target.bucket, 's3:PutObject', () =>

@@ -441,6 +441,24 @@ describe('sources whose ETag is their MD5', () => {
       expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
     });
 
+    it('a damaged part of an object whose ETag is its MD5 fails the copy before it completes; the next try is exact', async () => {
+      const key = 'damaged/parts.bin';
+      const body = randomBody(3 * PART + 11);
+      await putObject(source, src, key, body); // one PUT: its ETag is its MD5
+      const proxy = await damagingProxy(1);
+      try {
+        const first = await replicateObject({ client: proxy.client, bucket: src, key }, { client: target, bucket: dst, key }, small);
+        expect(expectStatus(first, 'failed')).toMatchObject({ reason: 'integrity', retryable: true });
+        expect(first.status === 'failed' && first.message).toMatch(/parts? [0-9, ]+ read differently a second time/);
+        await expect(target.send(new HeadObjectCommand({ Bucket: dst, Key: key }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+        expect(await openUploads(target, dst)).toEqual([]);
+        expectStatus(await replicateObject({ client: proxy.client, bucket: src, key }, { client: target, bucket: dst, key }, small), 'replicated');
+      } finally {
+        await proxy.close();
+      }
+      await expectExactReplica(key);
+    });
+
     it('reads that keep disagreeing fail the copy and write nothing', async () => {
       const key = 'damaged/twice.bin';
       await putObject(source, src, key, randomBody(3000));

@@ -37,7 +37,7 @@ const sync = (extra: string[], env: Record<string, string> = {}) =>
 
 describe('the CLI', () => {
   it.each<[string, string[], Record<string, string>, string, number]>([
-    ['no target', [], {}, "error: missing required argument 'target'\n", 2],
+    ['no target', [], {}, "lyve-replicator: missing required argument 'target' (see lyve-replicator --help)\n", 2],
     ['empty target bucket', ['s3://'], {}, 'lyve-replicator: target "s3://" is not an S3 location: write it as s3://BUCKET or s3://BUCKET/PREFIX\n', 2],
     [
       'endpoint without scheme',

@@ -92,7 +92,7 @@ describe('cleanup', () => {
 
   it.each([
     [['--older-than', '24'], 'lyve-replicator: --older-than "24" is not an age: write a number and a unit, e.g. 24h, 90m, 7d or 0s\n'],
-    [[], "error: required option '--older-than <age>' not specified\n"],
+    [[], "lyve-replicator: required option '--older-than <age>' not specified (see lyve-replicator --help)\n"],
   ])('rejects bad usage %j', async (extra, message) => {
     const run = await cli(['cleanup', `s3://${dst}`, ...extra]);
     expect(run.stderr).toBe(message);
