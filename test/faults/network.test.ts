@@ -229,6 +229,37 @@ describe('servers that answer wrongly', () => {
     }
   }, 60_000);
 
+  it('verify --deep reads a cut body again, and reports an object it still cannot read as unchecked', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('deep-cut-src'));
+    const dst = await createBucket(direct.target, uniqueBucket('deep-cut-dst'));
+    for (const key of ['a.bin', 'b.bin']) {
+      const body = randomBody(MiB);
+      await putObject(direct.source, src, key, body);
+      await putObject(direct.target, dst, key, body);
+    }
+    let always = false;
+    const cuts = new Set<string>();
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      // Full-body GETs of a.bin: the first is cut mid-way (or, later, every one).
+      script: (r) => (r.method === 'GET' && r.key === 'a.bin' && !r.headers.range && (always || !cuts.has(r.key)) && cuts.add(r.key) ? 'reset-response' : 'none'),
+    });
+    try {
+      const args = ['verify', `s3://${src}`, `s3://${dst}`, '--deep', '--source-endpoint', proxy.endpoint];
+      const once = await cli(args);
+      expect(once.stderr).toContain('identical: 2 source objects, 2 target objects');
+      expect(once.code).toBe(0);
+      always = true;
+      const every = await cli(args);
+      expect(every.stdout).toMatch(/^unchecked {2}a\.bin: reading the source body of a\.bin failed 3 times/m);
+      expect(every.stderr).toContain('0 mismatched, 1 unchecked (deep)');
+      expect(every.code).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   it('a listing that ends in an empty page, or repeats its continuation token, fails instead of stopping short or looping', async () => {
     const direct = rgwClients();
     const src = await createBucket(direct.source, uniqueBucket('bad-list-src'));
