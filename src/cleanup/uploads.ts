@@ -122,50 +122,29 @@ export async function ownership(client: S3Client, bucket: string, upload: OpenUp
 }
 
 /**
- * After a CreateMultipartUpload that needed retries: the attempts whose reply was lost may each
- * have started an upload. Aborts the uploads of the same key, started by the same credentials,
- * between the call's first attempt and the upload it returned. Returns how many it aborted.
+ * After a CreateMultipartUpload that needed retries, or failed for good: attempts whose reply
+ * was lost may each have started an upload nobody will use. Aborts the uploads of the same key,
+ * started by the same credentials, between the call's first attempt (`elapsedMs` ago) and the
+ * upload it returned (`keptUploadId`, which stays) — or, when it returned none, the server's
+ * present time (its Date header). Returns how many it aborted.
  */
-export async function reclaimStrayUploads(client: S3Client, bucket: string, key: string, uploadId: string, elapsedMs: number): Promise<number> {
-  const uploads: OpenUpload[] = [];
-  for await (const upload of listUploads(client, bucket, key)) if (upload.key === key) uploads.push(upload);
-  const kept = uploads.find((upload) => upload.uploadId === uploadId);
-  if (!kept?.initiated) return 0;
-  const latest = kept.initiated.getTime();
-  // Server clock on both ends; the slack covers coarse (whole-second) Initiated values.
-  const earliest = latest - elapsedMs - 2_000;
-  let aborted = 0;
-  for (const upload of uploads) {
-    const at = upload.initiated?.getTime();
-    if (upload.uploadId === uploadId || at === undefined || at < earliest || at > latest) continue;
-    if ((await ownership(client, bucket, upload, kept.initiator)).state !== 'ours') continue;
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId }));
-    aborted += 1;
-  }
-  return aborted;
-}
-
-/**
- * After a CreateMultipartUpload that failed for good (its replies lost, its retries refused):
- * any attempt may still have started an upload that nobody will use. Aborts the uploads of the
- * same key that these credentials can list the parts of, started between the call's first
- * attempt and now (the server's clock, from its Date header). Returns how many it aborted.
- */
-export async function reclaimUploadsOfFailedCreate(client: S3Client, bucket: string, key: string, elapsedMs: number): Promise<number> {
+export async function reclaimStrayUploads(client: S3Client, bucket: string, key: string, elapsedMs: number, keptUploadId?: string): Promise<number> {
   let serverNow: Date | undefined;
   const uploads: OpenUpload[] = [];
   for await (const upload of listUploads(client, bucket, key, { onServerTime: (date) => (serverNow = date) })) {
     if (upload.key === key) uploads.push(upload);
   }
-  if (!serverNow || uploads.length === 0) return 0;
-  // The Date header has whole seconds; the slack covers it and the listing's own time.
-  const latest = serverNow.getTime() + 2_000;
-  const earliest = serverNow.getTime() - elapsedMs - 2_000;
+  const kept = keptUploadId === undefined ? undefined : uploads.find((upload) => upload.uploadId === keptUploadId);
+  // Server clock on both ends; the slack covers coarse (whole-second) times.
+  const anchor = keptUploadId === undefined ? serverNow?.getTime() : kept?.initiated?.getTime();
+  if (anchor === undefined) return 0;
+  const latest = kept ? anchor : anchor + 2_000;
+  const earliest = anchor - elapsedMs - 2_000;
   let aborted = 0;
   for (const upload of uploads) {
     const at = upload.initiated?.getTime();
-    if (at === undefined || at < earliest || at > latest) continue;
-    if ((await ownership(client, bucket, upload, undefined)).state !== 'ours') continue;
+    if (upload.uploadId === keptUploadId || at === undefined || at < earliest || at > latest) continue;
+    if ((await ownership(client, bucket, upload, kept?.initiator)).state !== 'ours') continue;
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId }));
     aborted += 1;
   }

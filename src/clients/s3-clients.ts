@@ -12,7 +12,7 @@ import type {
   InitializeHandlerArguments,
   MetadataBearer,
 } from '@smithy/types';
-import { recoverCompletedUpload, reclaimStrayUploads, reclaimUploadsOfFailedCreate } from '../cleanup/uploads.js';
+import { recoverCompletedUpload, reclaimStrayUploads } from '../cleanup/uploads.js';
 import { errorCode, httpStatus, isNotFound, isTransient } from '../engine/errors.js';
 import { DEFAULT_CONCURRENCY } from '../engine/limits.js';
 
@@ -257,7 +257,7 @@ function explainDns(error: unknown, options: { endpoint: URL | undefined; label:
 /**
  * Makes the two multipart calls that are not idempotent safe to retry. A CreateMultipartUpload
  * whose reply was lost (reset, timeout) has started an upload nobody knows: when the call needed
- * retries, the uploads it left are found and aborted. A CompleteMultipartUpload whose reply was
+ * retries, or failed for a passing reason, the uploads it left are found and aborted. A CompleteMultipartUpload whose reply was
  * lost may have completed the upload, so its retry gets NoSuchUpload: when the object now has the
  * ETag those parts make, the upload did complete and the call succeeds.
  */
@@ -266,24 +266,21 @@ function retrySafetyMiddleware(client: S3Client, stats: RequestStats | undefined
     async (args: InitializeHandlerArguments<any>) => {
       if (context.commandName === 'CreateMultipartUploadCommand') {
         const started = Date.now();
+        const input = args.input as { Bucket: string; Key: string };
+        const reclaim = async (kept?: string) => {
+          const aborted = await reclaimStrayUploads(client, input.Bucket, input.Key, Date.now() - started, kept).catch(() => 0);
+          if (aborted > 0) stats?.strayAborted(aborted);
+        };
         let result: Awaited<ReturnType<typeof next>>;
         try {
           result = await next(args);
         } catch (error) {
           // A reply lost on the way (timeout, reset, 5xx) may hide an upload the server started.
-          if (isTransient(error)) {
-            const input = args.input as { Bucket: string; Key: string };
-            const aborted = await reclaimUploadsOfFailedCreate(client, input.Bucket, input.Key, Date.now() - started).catch(() => 0);
-            if (aborted > 0) stats?.strayAborted(aborted);
-          }
+          if (isTransient(error)) await reclaim();
           throw error;
         }
         const output = result.output as Output & { UploadId?: string };
-        if ((output.$metadata.attempts ?? 1) > 1 && output.UploadId) {
-          const input = args.input as { Bucket: string; Key: string };
-          const aborted = await reclaimStrayUploads(client, input.Bucket, input.Key, output.UploadId, Date.now() - started).catch(() => 0);
-          if (aborted > 0) stats?.strayAborted(aborted);
-        }
+        if ((output.$metadata.attempts ?? 1) > 1 && output.UploadId) await reclaim(output.UploadId);
         return result;
       }
       if (context.commandName === 'CompleteMultipartUploadCommand') {

@@ -26,12 +26,16 @@ export async function headObject(
     // follows gets NoSuchBucket and reports it; on the source a missing object may lead to
     // deleting its replica, so a one-byte GET makes sure it is the object that is missing.
     if (isNotFound(error)) {
-      const bucketError = side === 'source' && !versionId ? await missingBucketError(client, bucket, key, signal) : undefined;
-      if (bucketError) throw classifyS3Error(bucketError, side, bucket, 's3:GetObject');
+      const answer = side === 'source' && !versionId ? await errorOfOneByteGet(client, bucket, key, signal) : undefined;
+      if (isBucketMissing(answer)) throw classifyS3Error(answer, side, bucket, 's3:GetObject');
       return undefined;
     }
+    // Nor does a 403 say whether the keys are wrong or a permission is missing: the GET's code does.
+    if (httpStatus(error) === 403) {
+      const answer = await errorOfOneByteGet(client, bucket, key, signal);
+      throw classifyS3Error(httpStatus(answer) === 403 ? answer : error, side, bucket, 's3:GetObject');
+    }
     // A missing explicit version reads as 400 on some servers.
-    if (httpStatus(error) === 403) throw classifyS3Error(await explainForbidden(client, bucket, key, error), side, bucket, 's3:GetObject');
     if (versionId && httpStatus(error) === 400) {
       return undefined;
     }
@@ -39,28 +43,16 @@ export async function headObject(
   }
 }
 
-/** After a 404 HEAD: the GET's NoSuchBucket error when it is the bucket that is missing. */
-async function missingBucketError(client: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<unknown> {
+/**
+ * The error a one-byte GET of the object answers, with the S3 error code a HEAD cannot carry;
+ * undefined when the GET succeeds.
+ */
+async function errorOfOneByteGet(client: S3Client, bucket: string, key: string, signal: AbortSignal): Promise<unknown> {
   try {
     const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }), { abortSignal: signal });
     (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
     return undefined;
   } catch (error) {
-    return isBucketMissing(error) ? error : undefined;
+    return error;
   }
 }
-
-/**
- * A HEAD has no body, so a 403 does not say whether the keys are wrong or a permission is
- * missing. A one-byte GET of the same object returns the S3 error code that tells them apart.
- */
-async function explainForbidden(client: S3Client, bucket: string, key: string, headError: unknown): Promise<unknown> {
-  try {
-    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }));
-    (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
-    return headError;
-  } catch (error) {
-    return httpStatus(error) === 403 ? error : headError;
-  }
-}
-

@@ -146,8 +146,8 @@ async function readSourceOnce(
     throw new SourceChangedError(`source s3://${source.bucket}/${source.key} is ${response.ContentLength} bytes, not ${length}`);
   }
   // The GET's own headers decide: a hint-pinned state knows only the ETag, not the encryption.
-  const etagMd5 = digest === 'etag-if-md5' && !range ? bodyMd5FromEtag(response) : undefined;
-  const knownMd5 = etagMd5 === state.etag ? etagMd5 : undefined;
+  const etagIsBodyMd5 = bodyMd5FromEtag(response) === state.etag;
+  const knownMd5 = digest === 'etag-if-md5' && !range && etagIsBodyMd5 ? state.etag : undefined;
   // Otherwise hashed as it arrives, so hashing interleaves with network reads instead of blocking after.
   const hash = knownMd5 ? undefined : createHash('md5');
   let offset = 0;
@@ -173,7 +173,7 @@ async function readSourceOnce(
     body: buffer,
     md5: hash ? hash.digest() : Buffer.from(knownMd5!, 'hex'),
     md5FromEtag: !hash,
-    etagIsBodyMd5: bodyMd5FromEtag(response) === state.etag,
+    etagIsBodyMd5,
     state: objectStateFromHead(response),
   };
 }
@@ -225,9 +225,9 @@ const NON_ASCII = /[^\x00-\x7f]/;
  * per character while the signer hashes its text as UTF-8, so such values are re-encoded after
  * signing, on the wire only. Servers disagree on how to sign non-ASCII standard headers (RGW
  * refuses every form), so those go unsigned, as SigV4 allows for them; `x-amz-meta-*` must be
- * signed, and are.
+ * signed, and are. The names of the headers sent with non-ASCII values land in `nonAscii`.
  */
-function withSourceHeaders<C extends { middlewareStack: { add: Function } }>(command: C, state: ObjectState): C {
+function withSourceHeaders<C extends { middlewareStack: { add: Function } }>(command: C, state: ObjectState, nonAscii: string[]): C {
   type Args = { request: { headers: Record<string, string> } };
   withRawHeader(command, 'expires', state.headers.expires);
   if (state.headers.contentType === '') withRawHeader(command, 'content-type', '');
@@ -235,7 +235,8 @@ function withSourceHeaders<C extends { middlewareStack: { add: Function } }>(com
   command.middlewareStack.add(
     (next: (args: Args) => unknown) => (args: Args) => {
       const headers = args.request.headers;
-      if (!Object.values(headers).some((value) => NON_ASCII.test(value))) return next(args);
+      nonAscii.splice(0, nonAscii.length, ...Object.keys(headers).filter((name) => NON_ASCII.test(headers[name]!)));
+      if (nonAscii.length === 0) return next(args);
       for (const name of Object.keys(headers)) {
         if (UNSIGNABLE_WHEN_NON_ASCII.includes(name.toLowerCase()) && NON_ASCII.test(headers[name]!)) {
           unsigned[name] = headers[name]!;
@@ -264,23 +265,12 @@ function withSourceHeaders<C extends { middlewareStack: { add: Function } }>(com
 }
 
 /**
- * A write refused for its signature while it carried non-ASCII header values is far more likely
- * refused for those values than for the keys (which sign every other request): say so.
+ * A write refused for its signature while it carried non-ASCII header values (`nonAscii`, as
+ * recorded by withSourceHeaders) is far more likely refused for those values than for the keys
+ * (which sign every other request): say so.
  */
-function explainSignatureRefusal(error: unknown, state: ObjectState): unknown {
-  if (!(error instanceof ReplicationFailure) || error.errorCode !== 'SignatureDoesNotMatch') return error;
-  const h = state.headers;
-  const named: Array<[string, string | undefined]> = [
-    ['Content-Type', h.contentType],
-    ['Cache-Control', h.cacheControl],
-    ['Content-Disposition', h.contentDisposition],
-    ['Content-Encoding', h.contentEncoding],
-    ['Content-Language', h.contentLanguage],
-    ['Expires', h.expires],
-    ...Object.entries(h.metadata).map(([key, value]): [string, string] => [`x-amz-meta-${key}`, value]),
-  ];
-  const nonAscii = named.filter(([, value]) => value !== undefined && NON_ASCII.test(value)).map(([name]) => name);
-  if (nonAscii.length === 0) return error;
+function explainSignatureRefusal(error: unknown, nonAscii: readonly string[]): unknown {
+  if (!(error instanceof ReplicationFailure) || error.errorCode !== 'SignatureDoesNotMatch' || nonAscii.length === 0) return error;
   return new ReplicationFailure(
     'target-rejected',
     `the target refused the signature of a write carrying non-ASCII header values (${nonAscii.join(', ')}), as some S3 servers do for raw UTF-8 headers: store those values RFC 2047-encoded or in ASCII on the source`,
@@ -344,6 +334,7 @@ export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, u
  */
 export async function putBody(read: SourceRead, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
   const size = read.body.length;
+  const nonAscii: string[] = [];
   const command = withSourceHeaders(
     unsignedPayload(
       new PutObjectCommand({
@@ -356,10 +347,11 @@ export async function putBody(read: SourceRead, target: Destination, ctx: Transf
       }),
     ),
     read.state,
+    nonAscii,
   );
   const response = await s3Call('target', target.bucket, 's3:PutObject', () => target.client.send(command, { abortSignal: ctx.signal })).catch(
     (error: unknown) => {
-      throw explainSignatureRefusal(error, read.state);
+      throw explainSignatureRefusal(error, nonAscii);
     },
   );
   const expectedEtag = read.md5.toString('hex');
@@ -449,7 +441,6 @@ class InOrderMd5 {
   private readonly hash = createHash('md5');
   private next = 1;
   private readonly waiting = new Map<number, () => void>();
-
   private abandoned = false;
 
   /** No check after all (the ETag turned out not to be an MD5): nothing waits any more. */
@@ -545,14 +536,16 @@ export async function putMultipart(
   const resumedParts = done.size;
 
   if (!uploadId) {
+    const nonAscii: string[] = [];
     const command = withSourceHeaders(
       new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...writeParameters(state) }),
       state,
+      nonAscii,
     );
     const created = await s3Call('target', target.bucket, 's3:PutObject', () =>
       target.client.send(command, { abortSignal: ctx.signal }),
     ).catch((error: unknown) => {
-      throw explainSignatureRefusal(error, state);
+      throw explainSignatureRefusal(error, nonAscii);
     });
     if (!created.UploadId) throw new ReplicationFailure('target-rejected', 'target returned no multipart upload id', true);
     uploadId = created.UploadId;

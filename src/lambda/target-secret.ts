@@ -104,7 +104,6 @@ export function secretLabel(secretId: string, namedBy = 'TARGET_SECRET_ID / SECR
  * 5xx, the network): worth retrying, unlike a ConfigurationError.
  */
 export class SecretUnavailableError extends Error {
-  readonly retryable = true;
   constructor(message: string, options: { cause: unknown }) {
     super(message, options);
     this.name = 'SecretUnavailableError';

@@ -214,11 +214,12 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     // to an empty key at the target's bucket root, which needs no marker.
     if (targetKeyOf(relative) === '') continue;
     seen.add(relative);
-    if (unchanged(object, existing.get(relative)) && options.copyTags) {
+    const listedIdentical = unchanged(object, existing.get(relative));
+    if (listedIdentical && options.copyTags) {
       // Tags change neither ETag nor (on S3) the modification time: only reading them tells.
       tagsOnly.add(object.key);
       toCopy.push(object);
-    } else if (unchanged(object, existing.get(relative))) {
+    } else if (listedIdentical) {
       identical += 1;
       report({ key: object.key, targetKey: targetKeyOf(relative), status: 'identical', bytes: object.size });
     } else {
