@@ -11,7 +11,7 @@ export type Comparison =
   | { state: 'missing-target' }
   | { state: 'different'; differences: string[] };
 
-const HEADERS = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage', 'expires'] as const;
+const HEADERS = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage', 'expires', 'websiteRedirectLocation'] as const;
 
 /** Times a body cut off mid-stream is read again (the SDK retries only up to the headers). */
 const BODY_READ_ATTEMPTS = 3;
@@ -63,7 +63,7 @@ export async function compareObject(
   if (!b) return { state: 'missing-target' };
   const differences: string[] = [];
   if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
-  else if (!isReplicaOf(b, a)) differences.push('not a replica of the current source (recorded source ETag / ETag differ)');
+  else if (!isReplicaOf(b, a, source.bucket)) differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
   if (options.deep) {
     differences.push(...headerDifferences(a, b));
     const [ma, mb] = await Promise.all([

@@ -11,6 +11,8 @@ export interface TargetLimits {
   maxParts: number;
   maxObjectSize: number;
   maxKeyBytes: number;
+  /** User metadata, UTF-8 bytes of keys and values (the replica markers are trimmed to fit). */
+  maxMetadataBytes?: number;
 }
 
 export const LYVE_CLOUD_LIMITS: TargetLimits = {
@@ -20,6 +22,7 @@ export const LYVE_CLOUD_LIMITS: TargetLimits = {
   maxParts: 10_000,
   maxObjectSize: 5 * TiB,
   maxKeyBytes: 1024,
+  maxMetadataBytes: 2048,
 };
 
 export const DEFAULT_PART_SIZE = 16 * MiB;
@@ -45,7 +48,8 @@ export function planTransfer(
       `object is ${size} bytes; the target accepts at most ${limits.maxObjectSize} bytes per object`,
     );
   }
-  if (size <= Math.min(multipartThreshold, limits.maxSinglePutSize)) {
+  // An empty object is one PUT whatever the threshold: a multipart upload needs at least one part.
+  if (size === 0 || size <= Math.min(multipartThreshold, limits.maxSinglePutSize)) {
     return { method: 'single-put', size };
   }
   const needed = Math.ceil(size / limits.maxParts);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 
 /**
@@ -10,7 +11,22 @@ export const REPLICA_METADATA = {
   sourceEtag: `${REPLICA_METADATA_PREFIX}source-etag`,
   sourceVersionId: `${REPLICA_METADATA_PREFIX}source-version-id`,
   sourceLastModified: `${REPLICA_METADATA_PREFIX}source-last-modified`,
+  /** A digest of the source's copied headers and user metadata (see `headersDigest`). */
+  sourceHeaders: `${REPLICA_METADATA_PREFIX}source-headers`,
+  sourceBucket: `${REPLICA_METADATA_PREFIX}source-bucket`,
 } as const;
+
+/**
+ * Markers in the order they are given up when the source's own metadata leaves too little room
+ * under the target's limit: the least needed first, the source ETag last.
+ */
+const MARKERS_BY_NEED = [
+  REPLICA_METADATA.sourceHeaders,
+  REPLICA_METADATA.sourceLastModified,
+  REPLICA_METADATA.sourceBucket,
+  REPLICA_METADATA.sourceVersionId,
+  REPLICA_METADATA.sourceEtag,
+] as const;
 
 const MARKERS: ReadonlySet<string> = new Set(Object.values(REPLICA_METADATA));
 
@@ -23,6 +39,8 @@ export interface ObjectHeaders {
   contentLanguage?: string;
   /** The raw `Expires` header, copied byte for byte even when it is not a valid date. */
   expires?: string;
+  /** `x-amz-website-redirect-location`: where a static website serves a redirect for this key. */
+  websiteRedirectLocation?: string;
   /** User metadata (`x-amz-meta-*`), keys lower-case as S3 returns them. */
   metadata: Record<string, string>;
 }
@@ -34,6 +52,8 @@ export interface ObjectState {
   size: number;
   lastModified?: Date;
   headers: ObjectHeaders;
+  /** The ETag is the body's MD5 as S3 documents it (one-request upload, no SSE-KMS or SSE-C). */
+  etagIsMd5?: boolean;
 }
 
 export function unquoteEtag(etag: string | undefined): string {
@@ -54,6 +74,7 @@ type ObjectResponse = Pick<
   | 'ContentEncoding'
   | 'ContentLanguage'
   | 'Expires'
+  | 'WebsiteRedirectLocation'
   | 'ExpiresString'
   | 'ServerSideEncryption'
   | 'SSECustomerAlgorithm'
@@ -106,6 +127,7 @@ export function objectStateFromHead(head: ObjectResponse): ObjectState {
     size: head.ContentLength ?? 0,
     headers: { metadata },
   };
+  if (bodyMd5FromEtag(head) !== undefined) state.etagIsMd5 = true;
   if (head.VersionId && head.VersionId !== 'null') state.versionId = head.VersionId;
   if (head.LastModified) state.lastModified = head.LastModified;
   const h = state.headers;
@@ -116,30 +138,80 @@ export function objectStateFromHead(head: ObjectResponse): ObjectState {
   if (head.ContentLanguage !== undefined) h.contentLanguage = headerFromWire(head.ContentLanguage);
   const expires = head.ExpiresString ?? head.Expires?.toUTCString();
   if (expires !== undefined) h.expires = headerFromWire(expires);
+  if (head.WebsiteRedirectLocation !== undefined) h.websiteRedirectLocation = headerFromWire(head.WebsiteRedirectLocation);
   return state;
 }
 
-/** User metadata of a replica of `source`: the source's own, plus the replica markers. */
-export function replicaMetadata(source: ObjectState): Record<string, string> {
+/** Where a replica comes from, and how much user metadata the target accepts. */
+export interface ReplicaOrigin {
+  sourceBucket?: string;
+  /** The target's limit on user metadata (UTF-8 bytes of keys and values); none when absent. */
+  maxMetadataBytes?: number;
+}
+
+/** User metadata size as S3 counts it: the UTF-8 bytes of every key and value. */
+export function metadataBytes(metadata: Record<string, string>): number {
+  let bytes = 0;
+  for (const [key, value] of Object.entries(metadata)) bytes += Buffer.byteLength(key) + Buffer.byteLength(value);
+  return bytes;
+}
+
+/**
+ * A short digest of what a replica must copy exactly: the headers and the user metadata (our
+ * markers aside), computed from the source's side only, so a target that spells headers its own
+ * way still matches. It catches a metadata-only change made within the second of the previous
+ * write, which keeps both the ETag and the modification time.
+ */
+export function headersDigest(state: ObjectState): string {
+  const h = state.headers;
+  const canonical = JSON.stringify([
+    h.contentType ?? null,
+    h.cacheControl ?? null,
+    h.contentDisposition ?? null,
+    h.contentEncoding ?? null,
+    h.contentLanguage ?? null,
+    h.expires ?? null,
+    h.websiteRedirectLocation ?? null,
+    Object.entries(userMetadata(state)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  ]);
+  return createHash('md5').update(canonical).digest('base64url').slice(0, 16);
+}
+
+/**
+ * User metadata of a replica of `source`: the source's own, plus the replica markers. Markers
+ * that would take the total over the target's limit are left out, least needed first: a source
+ * whose own metadata fills the limit is still copied, checked later by ETag and headers instead.
+ */
+export function replicaMetadata(source: ObjectState, origin: ReplicaOrigin = {}): Record<string, string> {
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(source.headers.metadata)) {
     // A source that is itself a replica carries markers of its own source: ours replace them.
     // Other keys, even with our prefix, are the source's own and copied.
     if (!MARKERS.has(key)) metadata[key] = value;
   }
-  metadata[REPLICA_METADATA.sourceEtag] = source.etag;
-  if (source.versionId) metadata[REPLICA_METADATA.sourceVersionId] = source.versionId;
-  if (source.lastModified) metadata[REPLICA_METADATA.sourceLastModified] = source.lastModified.toISOString();
-  return metadata;
+  const markers: Record<string, string> = { [REPLICA_METADATA.sourceEtag]: source.etag };
+  if (source.versionId) markers[REPLICA_METADATA.sourceVersionId] = source.versionId;
+  if (source.lastModified) markers[REPLICA_METADATA.sourceLastModified] = source.lastModified.toISOString();
+  if (origin.sourceBucket) markers[REPLICA_METADATA.sourceBucket] = origin.sourceBucket;
+  markers[REPLICA_METADATA.sourceHeaders] = headersDigest(source);
+  if (origin.maxMetadataBytes !== undefined) {
+    const room = origin.maxMetadataBytes - metadataBytes(metadata);
+    for (const key of MARKERS_BY_NEED) {
+      if (metadataBytes(markers) <= room) break;
+      delete markers[key];
+    }
+  }
+  return { ...metadata, ...markers };
 }
 
 /** PutObject / CreateMultipartUpload parameters carrying the source's headers and the markers. */
-export function writeParameters(source: ObjectState): {
+export function writeParameters(source: ObjectState, origin: ReplicaOrigin = {}): {
   ContentType?: string;
   CacheControl?: string;
   ContentDisposition?: string;
   ContentEncoding?: string;
   ContentLanguage?: string;
+  WebsiteRedirectLocation?: string;
   Metadata: Record<string, string>;
 } {
   const h = source.headers;
@@ -149,23 +221,40 @@ export function writeParameters(source: ObjectState): {
     ...(h.contentDisposition !== undefined && { ContentDisposition: h.contentDisposition }),
     ...(h.contentEncoding !== undefined && { ContentEncoding: h.contentEncoding }),
     ...(h.contentLanguage !== undefined && { ContentLanguage: h.contentLanguage }),
-    Metadata: replicaMetadata(source),
+    ...(h.websiteRedirectLocation !== undefined && { WebsiteRedirectLocation: h.websiteRedirectLocation }),
+    Metadata: replicaMetadata(source, origin),
   };
 }
 
 /** The source state a replica says it was copied from, when it carries our markers. */
-export function recordedSource(
-  replica: ObjectState,
-): { etag: string; versionId?: string; lastModified?: string } | undefined {
+export interface RecordedSource {
+  etag: string;
+  versionId?: string;
+  lastModified?: string;
+  headers?: string;
+  bucket?: string;
+}
+
+export function recordedSource(replica: ObjectState): RecordedSource | undefined {
   const m = replica.headers.metadata;
   const etag = m[REPLICA_METADATA.sourceEtag];
   if (!etag) return undefined;
-  const recorded: { etag: string; versionId?: string; lastModified?: string } = { etag };
+  const recorded: RecordedSource = { etag };
   const versionId = m[REPLICA_METADATA.sourceVersionId];
   if (versionId) recorded.versionId = versionId;
   const lastModified = m[REPLICA_METADATA.sourceLastModified];
   if (lastModified) recorded.lastModified = lastModified;
+  const headers = m[REPLICA_METADATA.sourceHeaders];
+  if (headers) recorded.headers = headers;
+  const bucket = m[REPLICA_METADATA.sourceBucket];
+  if (bucket) recorded.bucket = bucket;
   return recorded;
+}
+
+/** The replica records a source bucket other than `sourceBucket`: another bucket's copy. */
+export function fromOtherBucket(replica: ObjectState, sourceBucket: string | undefined): boolean {
+  const recorded = recordedSource(replica)?.bucket;
+  return recorded !== undefined && sourceBucket !== undefined && recorded !== sourceBucket;
 }
 
 /** User metadata without our markers: what must equal the source's for an exact copy. */
@@ -186,7 +275,7 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
  * the ETag but not the time). Without markers (copied by another tool): same size and ETag, and
  * the same content type and user metadata.
  */
-export function isReplicaOf(target: ObjectState, source: ObjectState): boolean {
+export function isReplicaOf(target: ObjectState, source: ObjectState, sourceBucket?: string): boolean {
   if (target.size !== source.size) return false;
   const recorded = recordedSource(target);
   if (recorded) {
@@ -195,7 +284,12 @@ export function isReplicaOf(target: ObjectState, source: ObjectState): boolean {
       (recorded.versionId ?? undefined) === source.versionId &&
       (recorded.lastModified === undefined ||
         source.lastModified === undefined ||
-        recorded.lastModified === source.lastModified.toISOString())
+        recorded.lastModified === source.lastModified.toISOString()) &&
+      (recorded.headers === undefined || recorded.headers === headersDigest(source)) &&
+      !fromOtherBucket(target, sourceBucket) &&
+      // Written in one PUT from a source whose ETag is its MD5, a replica has that ETag: another
+      // plain MD5 is another body (changed on the target, markers kept).
+      !(source.etagIsMd5 && target.etagIsMd5 && target.etag !== source.etag)
     );
   }
   return (

@@ -3,7 +3,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
 import { headObject as head } from './head-object.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
-import { isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
+import { fromOtherBucket, isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
 import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
 import { TransferBudget } from './transfer-budget.js';
 import {
@@ -34,6 +34,15 @@ function sameState(a: ObjectState, b: ObjectState): boolean {
     a.size === b.size &&
     a.lastModified?.getTime() === b.lastModified?.getTime()
   );
+}
+
+/** What is wrong with the part size or concurrency asked for, if anything. */
+function optionProblem(partSize: number, concurrency: number, limits: TargetLimits): string | undefined {
+  if (!(partSize >= limits.minPartSize && partSize <= limits.maxPartSize)) {
+    return `part size ${partSize} bytes is outside the target's limits (${limits.minPartSize}–${limits.maxPartSize} bytes)`;
+  }
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) return `concurrency ${concurrency} is not a whole number of at least 1`;
+  return undefined;
 }
 
 function validateKey(key: string, side: string, limits: TargetLimits): void {
@@ -74,6 +83,8 @@ export async function replicateObject(
   const limits: TargetLimits = { ...LYVE_CLOUD_LIMITS, ...options.limits };
   const partSize = options.partSize ?? DEFAULT_PART_SIZE;
   const concurrency = options.budget?.maxRequests ?? options.concurrency ?? DEFAULT_CONCURRENCY;
+  const badOption = optionProblem(partSize, concurrency, limits);
+  if (badOption) return { ...base(), status: 'failed', reason: 'invalid-request', message: badOption, retryable: false };
   const budget = options.budget ?? new TransferBudget({ maxRequests: concurrency, maxBytes: partSize * concurrency });
   const signal = options.signal ?? new AbortController().signal;
   // Every request in flight listens on the signal; many parallel parts are expected, not a leak.
@@ -85,6 +96,7 @@ export async function replicateObject(
     ...(options.onProgress && { onProgress: options.onProgress }),
     ...(options.onCheckpoint && { onCheckpoint: options.onCheckpoint }),
     ...(options.shouldPause && { shouldPause: options.shouldPause }),
+    origin: { sourceBucket: source.bucket, ...(limits.maxMetadataBytes !== undefined && { maxMetadataBytes: limits.maxMetadataBytes }) },
   };
   const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
   const dest: Destination = { client: target.client, bucket: target.bucket, key: target.key };
@@ -163,13 +175,6 @@ export async function replicateObject(
   try {
     validateKey(source.key, 'source', limits);
     validateKey(target.key, 'target', limits);
-    if (!(partSize >= limits.minPartSize && partSize <= limits.maxPartSize)) {
-      throw new ReplicationFailure(
-        'invalid-request',
-        `part size ${partSize} bytes is outside the target's limits (${limits.minPartSize}–${limits.maxPartSize} bytes)`,
-        false,
-      );
-    }
     // Objects up to the threshold go in one PUT. Not raised for sources whose MD5 is known (no
     // hashing): across a WAN the budget holds half as many 32 MiB bodies in flight as 16 MiB parts
     // (BENCHMARKS.md: 32 MiB objects at 64 MB/s whole, 116 MB/s in parts, 16 MiB/s per connection).
@@ -195,7 +200,7 @@ export async function replicateObject(
           targetBeforeCopy = existingPromise;
           const fast = await withWholeObject(hinted, ctx, async (read) => {
             const existing = await existingPromise;
-            if (existing && isReplicaOf(existing, read.state)) return { current: read.state, existing };
+            if (existing && isReplicaOf(existing, read.state, source.bucket)) return { current: read.state, existing };
             return { current: read.state, written: await putBody(read, dest, ctx) };
           }).catch((error: unknown) => {
             if (error instanceof SourceChangedError) return undefined; // changed since the hint: the slow path below
@@ -217,7 +222,12 @@ export async function replicateObject(
         targetBeforeCopy = undefined;
 
         if (!current) {
-          if (!options.deleteWhenSourceMissing || !existing) return { ...base(), status: 'skipped', reason: 'source-missing' };
+          // A continued upload of an object that is gone now will never be completed.
+          if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
+          resume = undefined;
+          if (!options.deleteWhenSourceMissing || !existing || fromOtherBucket(existing, source.bucket)) {
+            return { ...base(), status: 'skipped', reason: 'source-missing' };
+          }
           await s3Call('target', target.bucket, 's3:DeleteObject', () =>
             target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.key }), { abortSignal: signal }),
           );
@@ -228,7 +238,7 @@ export async function replicateObject(
           return { ...base(), status: 'deleted' };
         }
 
-        if (existing && isReplicaOf(existing, current)) {
+        if (existing && isReplicaOf(existing, current, source.bucket)) {
           // A continued upload whose object is already complete (e.g. a redelivered continuation).
           if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
           return await skipIdentical(current);

@@ -14,7 +14,7 @@ import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
-import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState } from './metadata.js';
+import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState, type ReplicaOrigin } from './metadata.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -46,6 +46,8 @@ export interface TransferContext {
   onProgress?: (bytes: number) => void;
   onCheckpoint?: (checkpoint: MultipartCheckpoint) => void | Promise<void>;
   shouldPause?: (progress: TransferProgress) => boolean;
+  /** Recorded in the replica's markers. */
+  origin?: ReplicaOrigin;
 }
 
 export interface WrittenObject {
@@ -343,7 +345,7 @@ export async function putBody(read: SourceRead, target: Destination, ctx: Transf
         Body: read.body,
         ContentLength: size,
         ContentMD5: read.md5.toString('base64'),
-        ...writeParameters(read.state),
+        ...writeParameters(read.state, ctx.origin),
       }),
     ),
     read.state,
@@ -538,7 +540,7 @@ export async function putMultipart(
   if (!uploadId) {
     const nonAscii: string[] = [];
     const command = withSourceHeaders(
-      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...writeParameters(state) }),
+      new CreateMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, ...writeParameters(state, ctx.origin) }),
       state,
       nonAscii,
     );

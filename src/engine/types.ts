@@ -82,7 +82,10 @@ export interface ReplicateOptions {
 export type SkipReason =
   /** The target already holds this content (size + recorded source ETag). */
   | 'identical'
-  /** The source key does not exist (and deletes are off, or the target has nothing to delete). */
+  /**
+   * The source key does not exist (and deletes are off, the target has nothing to delete, or
+   * what it holds records another source bucket: that bucket's replica is not ours to delete).
+   */
   | 'source-missing';
 
 export type FailureReason =

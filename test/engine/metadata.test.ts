@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodyMd5FromEtag, headerBytesForWire, headerFromWire, objectStateFromHead, replicaMetadata, userMetadata } from '../../src/engine/metadata.js';
+import { REPLICA_METADATA, bodyMd5FromEtag, headerBytesForWire, headerFromWire, headersDigest, metadataBytes, objectStateFromHead, replicaMetadata, userMetadata } from '../../src/engine/metadata.js';
 
 const MD5 = '0123456789abcdef0123456789abcdef';
 
@@ -32,13 +32,42 @@ describe('header values as bytes on the wire', () => {
 });
 
 describe('replica markers', () => {
-  it('replaces only our three markers; other keys with our prefix are the source’s own', () => {
+  it('replaces only our markers; other keys with our prefix are the source’s own', () => {
     const state = objectStateFromHead({
       ETag: '"abc"',
       ContentLength: 1,
       Metadata: { 'lyve-replicator-source-etag': 'upstream', 'lyve-replicator-note': 'mine', other: 'x' },
     });
-    expect(replicaMetadata(state)).toEqual({ 'lyve-replicator-source-etag': 'abc', 'lyve-replicator-note': 'mine', other: 'x' });
+    expect(replicaMetadata(state)).toEqual({
+      'lyve-replicator-source-etag': 'abc',
+      'lyve-replicator-source-headers': headersDigest(state),
+      'lyve-replicator-note': 'mine',
+      other: 'x',
+    });
     expect(userMetadata(state)).toEqual({ 'lyve-replicator-note': 'mine', other: 'x' });
+  });
+
+  it('records the source bucket, version and time, and gives up markers (ETag last) to stay under the target limit', () => {
+    const head = { ETag: '"0123456789abcdef0123456789abcdef"', ContentLength: 1, VersionId: 'v'.repeat(32), LastModified: new Date(0) };
+    const all = replicaMetadata(objectStateFromHead({ ...head, Metadata: { a: 'b' } }), { sourceBucket: 'bucket-a', maxMetadataBytes: 2048 });
+    expect(Object.keys(all).sort()).toEqual(['a', ...Object.values(REPLICA_METADATA)].sort());
+    for (const own of [1800, 1900, 1990, 2040]) {
+      const state = objectStateFromHead({ ...head, Metadata: { big: 'x'.repeat(own - 3) } });
+      const metadata = replicaMetadata(state, { sourceBucket: 'bucket-a', maxMetadataBytes: 2048 });
+      expect(metadataBytes(metadata), `${own} bytes of the source's own`).toBeLessThanOrEqual(2048);
+      expect(userMetadata({ ...state, headers: { metadata } })).toEqual(state.headers.metadata);
+    }
+    const tight = replicaMetadata(objectStateFromHead({ ...head, Metadata: { big: 'x'.repeat(1960) } }), { maxMetadataBytes: 2048 });
+    expect(Object.keys(tight).sort()).toEqual(['big', REPLICA_METADATA.sourceEtag]);
+  });
+
+  it('digests every copied header and the user metadata, not the markers', () => {
+    const base = objectStateFromHead({ ETag: '"abc"', ContentLength: 1, ContentType: 'text/plain', Metadata: { k: 'v' } });
+    const digest = headersDigest(base);
+    expect(digest).toMatch(/^[\w-]{16}$/);
+    expect(headersDigest({ ...base, headers: { ...base.headers, metadata: { k: 'v', [REPLICA_METADATA.sourceEtag]: 'x' } } })).toBe(digest);
+    expect(headersDigest({ ...base, headers: { ...base.headers, contentType: 'text/html' } })).not.toBe(digest);
+    expect(headersDigest({ ...base, headers: { ...base.headers, metadata: { k: 'w' } } })).not.toBe(digest);
+    expect(headersDigest({ ...base, headers: { ...base.headers, websiteRedirectLocation: '/x' } })).not.toBe(digest);
   });
 });

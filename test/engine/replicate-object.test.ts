@@ -1,10 +1,10 @@
-import { DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSourceClient, replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
-import { headerBytesForWire, headerFromWire, objectStateFromHead } from '../../src/engine/metadata.js';
+import { headerBytesForWire, headerFromWire, metadataBytes, objectStateFromHead } from '../../src/engine/metadata.js';
 import { putBody, withWholeObject } from '../../src/engine/transfer.js';
 import {
   MiB,
@@ -49,7 +49,7 @@ async function expectExactReplica(key: string, targetKey = key): Promise<void> {
   const [a, b] = await Promise.all([readBack(source, src, key), readBack(target, dst, targetKey)]);
   expect(b.size).toBe(a.size);
   expect(b.md5).toBe(a.md5);
-  for (const header of ['ContentType', 'CacheControl', 'ContentDisposition', 'ContentEncoding', 'ContentLanguage', 'ExpiresString'] as const) {
+  for (const header of ['ContentType', 'CacheControl', 'ContentDisposition', 'ContentEncoding', 'ContentLanguage', 'ExpiresString', 'WebsiteRedirectLocation'] as const) {
     expect(b.head[header], header).toEqual(a.head[header]);
   }
   const userMetadata = Object.fromEntries(
@@ -74,6 +74,14 @@ describe('sizes around every threshold', () => {
 });
 
 describe('content and headers', () => {
+  it('keeps the website redirect location', async () => {
+    const key = 'headers/redirect.html';
+    await putObject(source, src, key, Buffer.from('moved'), { WebsiteRedirectLocation: '/new/place.html' });
+    expectStatus(await replicate(key), 'replicated');
+    await expectExactReplica(key);
+    expect((await target.send(new HeadObjectCommand({ Bucket: dst, Key: key }))).WebsiteRedirectLocation).toBe('/new/place.html');
+  });
+
   it('keeps every content header, raw Expires and user metadata exactly', async () => {
     const key = 'headers/all.txt';
     await putObject(source, src, key, Buffer.from('hello headers'), {
@@ -272,6 +280,69 @@ describe('skips, deletes and missing objects', () => {
     expect(expectStatus(await replicate(key, { ...small, deleteWhenSourceMissing: true }), 'skipped').reason).toBe(
       'source-missing',
     );
+  });
+
+  it('copies a metadata-only change made right after the copy (same ETag, same second)', async () => {
+    const key = 'skip/metadata-only.txt';
+    await putObject(source, src, key, Buffer.from('same bytes'), { ContentType: 'text/plain', Metadata: { v: '1' } });
+    expectStatus(await replicate(key), 'replicated');
+    await source.send(
+      new CopyObjectCommand({
+        Bucket: src,
+        Key: key,
+        CopySource: `${src}/${key}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: 'application/json',
+        CacheControl: 'no-store',
+        Metadata: { v: '2' },
+      }),
+    );
+    expectStatus(await replicate(key), 'replicated');
+    await expectExactReplica(key);
+    expect(expectStatus(await replicate(key), 'skipped').reason).toBe('identical');
+  });
+
+  it('copies again a replica whose body was changed on the target with its markers kept', async () => {
+    const key = 'skip/tampered-body.bin';
+    const body = randomBody(4000);
+    await putObject(source, src, key, body);
+    expectStatus(await replicate(key), 'replicated');
+    const replica = await target.send(new HeadObjectCommand({ Bucket: dst, Key: key }));
+    const tampered = Buffer.from(body);
+    tampered[100] = tampered[100]! ^ 0xff;
+    await putObject(target, dst, key, tampered, { Metadata: replica.Metadata, ContentType: replica.ContentType });
+    expectStatus(await replicate(key), 'replicated');
+    await expectExactReplica(key);
+  });
+
+  it('keeps the user metadata whole when it leaves no room for every marker under 2 KB', async () => {
+    const key = 'skip/full-metadata.bin';
+    const metadata = { a: 'x'.repeat(1000), b: 'y'.repeat(950) };
+    await putObject(source, src, key, randomBody(100), { Metadata: metadata });
+    expectStatus(await replicate(key), 'replicated');
+    await expectExactReplica(key);
+    const replica = await target.send(new HeadObjectCommand({ Bucket: dst, Key: key }));
+    expect(metadataBytes(replica.Metadata ?? {})).toBeLessThanOrEqual(2048);
+    expect(expectStatus(await replicate(key), 'skipped').reason).toBe('identical');
+  });
+
+  it('never deletes a replica that records another source bucket', async () => {
+    const other = uniqueBucket('engine-src2');
+    await createBucket(source, other);
+    const key = 'shared/k.txt';
+    await putObject(source, other, key, Buffer.from('from the other bucket'));
+    expectStatus(await replicateObject({ client: source, bucket: other, key }, { client: target, bucket: dst, key }, small), 'replicated');
+    const result = await replicate(key, { ...small, deleteWhenSourceMissing: true });
+    expect(expectStatus(result, 'skipped').reason).toBe('source-missing');
+    expect((await readBack(target, dst, key)).size).toBe(21);
+  });
+
+  it('reports bad part size and concurrency options as failed results', async () => {
+    for (const options of [{ partSize: 0 }, { partSize: Number.NaN }, { concurrency: 0 }, { concurrency: 1.5 }]) {
+      const result = expectStatus(await replicate('skip/any', options), 'failed');
+      expect(result.reason).toBe('invalid-request');
+      expect(result.retryable).toBe(false);
+    }
   });
 });
 
@@ -510,6 +581,17 @@ describe('multipart uploads are never left behind', () => {
     const result = expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'replicated');
     expect(result.resumedParts).toBe(0);
     expect((await readBack(target, dst, key)).md5).toBe(md5Hex(v2));
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
+
+  it('aborts the checkpoint’s upload when the source is gone by the time it resumes', async () => {
+    const key = 'resume/deleted.bin';
+    await putMultipartObject(source, src, key, 3 * PART, PART);
+    let started = 0;
+    const paused = expectStatus(await replicate(key, { ...small, concurrency: 1, shouldPause: () => started++ >= 1 }), 'paused');
+    expect(await openUploads(target, dst)).toEqual([key]);
+    await source.send(new DeleteObjectCommand({ Bucket: src, Key: key }));
+    expect(expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'skipped').reason).toBe('source-missing');
     expect(await openUploads(target, dst)).toEqual([]);
   });
 
