@@ -79,6 +79,11 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
 
   return async (event: unknown, context: Context) => {
     logger.addContext(context);
+    if (context.getRemainingTimeInMillis() < 2 * reserveMs) {
+      logger.warn(
+        `the function timeout leaves under ${(2 * reserveMs) / 1000} s for copying (${reserveMs / 1000} s are kept in reserve): large objects advance one part per invocation; raise the timeout (the CDK app uses 60 s or more)`,
+      );
+    }
     const runtime = (task: ReplicationTask): TaskRuntime => ({
       config,
       source,

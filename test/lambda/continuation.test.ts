@@ -32,40 +32,46 @@ afterAll(async () => {
   await queueServer?.stop();
 });
 
+/** Invokes the handler with `first`, then with each continuation queued, until none is left. */
+async function runUntilDone(handler: ReturnType<typeof createHandler>, first: unknown, budgetMs: number, maxInvocations: number): Promise<number> {
+  let invocations = 1;
+  expect(await handler(first, lambdaContext(budgetMs))).toEqual({ failures: 0 });
+  for (;;) {
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (!Messages?.length) return invocations;
+    expect(Messages).toHaveLength(1);
+    const message = Messages[0]!;
+    invocations += 1;
+    expect(await handler(sqsEvent([message.Body!]), lambdaContext(budgetMs))).toEqual({ batchItemFailures: [] });
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+    expect(invocations).toBeLessThanOrEqual(maxInvocations);
+  }
+}
+
+function handlerFor(partSizeMib: number, concurrency: number, reserveMs?: number) {
+  return createHandler({
+    env: {
+      TARGET_BUCKET: dst,
+      LC_ACCESS_KEY: rgw.target.accessKeyId,
+      LC_SECRET_KEY: rgw.target.secretAccessKey,
+      LC_ENDPOINT_URL: rgw.endpoint,
+      CONTINUATION_QUEUE_URL: queueUrl,
+      PART_SIZE_MIB: String(partSizeMib),
+      CONCURRENCY: String(concurrency),
+    },
+    source,
+    sqs,
+    ...(reserveMs !== undefined && { reserveMs }),
+  });
+}
+
 describe('objects larger than one invocation', () => {
   it('copies 1 GiB over several short invocations, resuming from checkpoints', async () => {
     const key = 'continued/1GiB.bin';
     const md5 = await putMultipartObject(source, src, key, 1024 * MiB, 64 * MiB);
-    const handler = createHandler({
-      env: {
-        TARGET_BUCKET: dst,
-        LC_ACCESS_KEY: rgw.target.accessKeyId,
-        LC_SECRET_KEY: rgw.target.secretAccessKey,
-        LC_ENDPOINT_URL: rgw.endpoint,
-        CONTINUATION_QUEUE_URL: queueUrl,
-        PART_SIZE_MIB: '16',
-        CONCURRENCY: '4',
-      },
-      source,
-      sqs,
-      reserveMs: 500,
-    });
     // Each invocation has 2.5 s: far less than the whole copy takes on this machine.
     const budgetMs = 2_500;
-    let invocations = 1;
-    let response = await handler(s3Event({ bucket: src, key }), lambdaContext(budgetMs));
-    expect(response).toEqual({ failures: 0 });
-    for (;;) {
-      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-      if (!Messages?.length) break;
-      expect(Messages).toHaveLength(1);
-      const message = Messages[0]!;
-      invocations += 1;
-      response = await handler(sqsEvent([message.Body!]), lambdaContext(budgetMs));
-      expect(response).toEqual({ batchItemFailures: [] });
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
-      expect(invocations).toBeLessThan(40);
-    }
+    const invocations = await runUntilDone(handlerFor(16, 4, 500), s3Event({ bucket: src, key }), budgetMs, 39);
     console.log(`1 GiB continuation test: ${invocations} invocations of ${budgetMs} ms`);
     expect(invocations).toBeGreaterThanOrEqual(3);
     const replica = await readBack(target, dst, key);
@@ -73,4 +79,14 @@ describe('objects larger than one invocation', () => {
     expect(replica.md5).toBe(md5);
     expect(await openUploads(target, dst)).toEqual([]);
   }, 300_000);
+
+  it('moves at least one part per invocation when the timeout is shorter than the reserve', async () => {
+    const key = 'continued/short-timeout.bin';
+    const md5 = await putMultipartObject(source, src, key, 12 * MiB, 5 * MiB);
+    // 3 s left against the default 10 s reserve: one part per invocation, never a standstill.
+    const invocations = await runUntilDone(handlerFor(5, 1), s3Event({ bucket: src, key }), 3_000, 3);
+    expect(invocations).toBe(3);
+    expect((await readBack(target, dst, key)).md5).toBe(md5);
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
 });
