@@ -62,15 +62,21 @@ describe('ReplicationStack, default context (one bucket, existing secret by name
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
-  it('puts an encrypted, TLS-only queue with long polling and a 14-day dead-letter queue in front of it', () => {
+  it('puts an encrypted, TLS-only queue with long polling, 1 MiB messages and a 14-day dead-letter queue in front of it', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 6 * 300,
+      MaximumMessageSize: 1024 * 1024,
       ReceiveMessageWaitTimeSeconds: 20,
       MessageRetentionPeriod: 14 * 24 * 3600,
       SqsManagedSseEnabled: true,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
     });
-    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 14 * 24 * 3600, SqsManagedSseEnabled: true, RedrivePolicy: Match.absent() });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      MaximumMessageSize: 1024 * 1024,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: Match.absent(),
+    });
     for (const id of [queueId, dlqId]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [ref(id)],
