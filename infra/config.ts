@@ -52,7 +52,7 @@ export const CONTEXT_KEYS = {
   sourceBuckets: 'source bucket name(s), comma-separated (existing buckets in the stack\'s region)',
   targetBucket: 'Lyve Cloud bucket to copy into',
   targetRegion: 'Lyve Cloud region, e.g. us-east-1',
-  targetPrefix: 'prefix added to every target key (optional)',
+  targetPrefix: 'prefix added to every target key (optional); {bucket} in it is the source bucket, e.g. {bucket}/',
   secretName: 'existing Secrets Manager secret name or ARN with lc_access_key, lc_secret_key, lc_endpoint_url',
   createSecret: 'true to create an empty secret to fill in after deploying',
   includeKeys: 'comma-separated globs of keys to copy (optional)',

@@ -10,7 +10,7 @@
  * | `TARGET_SECRET_ID`       | Name or ARN of the Secrets Manager secret holding `lc_access_key`, `lc_secret_key`, `lc_endpoint_url`. Sample name: `SECRET_KEY` | required unless the `LC_*` stand-ins are set |
  * | `LC_ACCESS_KEY`, `LC_SECRET_KEY`, `LC_ENDPOINT_URL` | Local runs only: the credentials and endpoint directly, instead of a secret. All three or none; not together with a secret | —  |
  * | `TARGET_REGION`          | Target region. Sample name: `REGION`                                    | `us-east-1` |
- * | `TARGET_PREFIX`          | Prepended as is to every target key (e.g. `from-aws/`); no leading `/`  | none        |
+ * | `TARGET_PREFIX`          | Prepended to every target key (e.g. `from-aws/`); `{bucket}` in it stands for the source bucket (`{bucket}/` keeps several buckets apart); no leading `/` | none |
  * | `INCLUDE_KEYS`           | Comma-separated globs; only matching keys are copied                    | all keys    |
  * | `EXCLUDE_KEYS`           | Comma-separated globs; matching keys are never copied                   | none        |
  * | `SOURCE_BUCKETS`         | Comma-separated source buckets accepted; events from others fail (see `assertSourceBucketAllowed`) | any bucket |
@@ -245,4 +245,9 @@ export function assertSourceBucketAllowed(config: Pick<LambdaConfig, 'sourceBuck
       `Event from source bucket "${bucket}", which is not in SOURCE_BUCKETS (${[...config.sourceBuckets].join(', ')}): add it to SOURCE_BUCKETS, or remove the bucket's event notification for this function`,
     );
   }
+}
+
+/** The target key of a source object: TARGET_PREFIX, with `{bucket}` the source bucket, then the key. */
+export function targetKeyFor(config: Pick<LambdaConfig, 'targetPrefix'>, bucket: string, key: string): string {
+  return `${config.targetPrefix.replaceAll('{bucket}', bucket)}${key}`;
 }

@@ -8,7 +8,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ConfigurationError, createSourceClient } from '../clients/s3-clients.js';
 import { TransferBudget } from '../engine/transfer-budget.js';
 import { errorMessage } from '../engine/errors.js';
-import { loadLambdaConfig, type LambdaConfig } from './config.js';
+import { loadLambdaConfig, targetKeyFor, type LambdaConfig } from './config.js';
 import { parseContinuation, sendContinuation, type Continuation } from './continuation.js';
 import {
   batchOperationsResponse,
@@ -98,6 +98,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
     /** Runs one task and reports it; configuration and unexpected errors become failed outcomes. */
     const run = async (task: ReplicationTask, resume?: Continuation): Promise<TaskOutcome> => {
       const r = runtime(task);
+      const targetKey = targetKeyFor(config, task.bucket, task.key);
       let outcome: TaskOutcome;
       try {
         outcome = await replicateTask(task, r, resume && { checkpoint: resume.checkpoint, invocations: resume.invocations });
@@ -107,7 +108,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
         const permanent = error instanceof ConfigurationError || error instanceof MalformedEventError;
         outcome = {
           task,
-          targetKey: `${config.targetPrefix}${task.key}`,
+          targetKey,
           continued: false,
           invocations: 1,
           result: {
@@ -116,7 +117,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
             message: errorMessage(error),
             retryable: !permanent,
             source: { bucket: task.bucket, key: task.key },
-            target: { bucket: config.targetBucket, key: `${config.targetPrefix}${task.key}` },
+            target: { bucket: config.targetBucket, key: targetKey },
             durationMs: 0,
           },
         };

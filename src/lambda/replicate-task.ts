@@ -5,7 +5,7 @@ import { errorMessage } from '../engine/errors.js';
 import { replicateObject } from '../engine/replicate-object.js';
 import type { TransferBudget } from '../engine/transfer-budget.js';
 import type { ReplicateOptions, ReplicationResult } from '../engine/types.js';
-import { assertSourceBucketAllowed, type LambdaConfig } from './config.js';
+import { assertSourceBucketAllowed, targetKeyFor, type LambdaConfig } from './config.js';
 import type { Continuation } from './continuation.js';
 import type { ReplicationTask } from './events/types.js';
 import type { TargetConnection } from './target-connection.js';
@@ -62,7 +62,7 @@ export async function replicateTask(
   resume?: { checkpoint: MultipartCheckpoint; invocations: number },
 ): Promise<TaskOutcome> {
   const { config } = runtime;
-  const targetKey = `${config.targetPrefix}${task.key}`;
+  const targetKey = targetKeyFor(config, task.bucket, task.key);
   const invocations = (resume?.invocations ?? 0) + 1;
   const outcome = (result: TaskResult, continued = false): TaskOutcome => ({ task, targetKey, result, continued, invocations });
 

@@ -119,3 +119,39 @@ describe('concurrent handlers on one key', () => {
     expect(await targetMd5(key)).toBe(md5Hex(last));
   });
 });
+
+describe('several source buckets into one target bucket', () => {
+  const other = uniqueBucket('conv-src2');
+  const twoBuckets = (prefix?: string) =>
+    createHandler({
+      env: {
+        TARGET_BUCKET: dst,
+        LC_ACCESS_KEY: rgw.target.accessKeyId,
+        LC_SECRET_KEY: rgw.target.secretAccessKey,
+        LC_ENDPOINT_URL: rgw.endpoint,
+        REPLICATE_DELETES: 'true',
+        SOURCE_BUCKETS: `${src},${other}`,
+        ...(prefix && { TARGET_PREFIX: prefix }),
+      },
+      source,
+    });
+
+  it('keep apart under TARGET_PREFIX={bucket}/, and a delete in one never removes the other’s replica', async () => {
+    await createBucket(source, other);
+    const key = 'shared/k.txt';
+    await putObject(source, src, key, Buffer.from('from the first bucket'));
+    await putObject(source, other, key, Buffer.from('from the second bucket'));
+
+    const apart = twoBuckets('{bucket}/');
+    for (const bucket of [src, other]) await apart(s3Event({ bucket, key }), lambdaContext());
+    expect(await targetMd5(`${src}/${key}`)).toBe(md5Hex(Buffer.from('from the first bucket')));
+    expect(await targetMd5(`${other}/${key}`)).toBe(md5Hex(Buffer.from('from the second bucket')));
+
+    // One shared namespace: the last create wins the key, and a delete in the other bucket leaves it.
+    const merged = twoBuckets();
+    await merged(s3Event({ bucket: other, key }), lambdaContext());
+    await source.send(new DeleteObjectCommand({ Bucket: src, Key: key }));
+    await merged(s3Event({ bucket: src, key, eventName: 'ObjectRemoved:Delete' }), lambdaContext());
+    expect(await targetMd5(key)).toBe(md5Hex(Buffer.from('from the second bucket')));
+  });
+});
