@@ -80,6 +80,8 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
     item: (item) => {
       if (item.status === 'identical' && objects === 0) return;
       if (item.status !== 'identical') done += 1;
+      // A replica the listings showed identical but another tool wrote is copied after all.
+      objects = Math.max(objects, done);
       if (item.status === 'failed') stream.write(`\r\x1b[K${line(item)}\n`);
       bar.update(Math.min(bytes, Math.max(1, total)), payload());
     },

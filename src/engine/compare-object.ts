@@ -3,7 +3,8 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorMessage } from './errors.js';
 import { ReplicationFailure, s3Call } from './failures.js';
 import { headObject } from './head-object.js';
-import { isReplicaOf, userMetadata, type ObjectState } from './metadata.js';
+import type { ListedObject } from './list-objects.js';
+import { fromOtherBucket, isReplicaOf, recordedSource, userMetadata, type ObjectState } from './metadata.js';
 
 export type Comparison =
   | { state: 'identical' }
@@ -73,4 +74,27 @@ export async function compareObject(
     if (ma !== mb) differences.push(`body MD5 ${mb}, source ${ma}`);
   }
   return differences.length > 0 ? { state: 'different', differences } : { state: 'identical' };
+}
+
+/**
+ * Whether the replica under `target` records exactly the listed source object: our markers name
+ * its ETag, its modification time (to the second: listings and HEADs differ below that) and no
+ * other source bucket. One HEAD on the target, none on the source. A replica written by another
+ * tool has no markers, so it is never taken as proven here: its headers need comparing.
+ */
+export async function recordsListedSource(
+  target: { client: S3Client; bucket: string; key: string },
+  listed: ListedObject,
+  sourceBucket: string,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<boolean> {
+  const replica = await headObject(target.client, 'target', target.bucket, target.key, undefined, signal);
+  const recorded = replica && recordedSource(replica);
+  if (!replica || !recorded?.lastModified || !listed.lastModified || replica.size !== listed.size) return false;
+  const second = (ms: number) => Math.floor(ms / 1000);
+  return (
+    recorded.etag === listed.etag &&
+    second(Date.parse(recorded.lastModified)) === second(listed.lastModified.getTime()) &&
+    !fromOtherBucket(replica, sourceBucket)
+  );
 }

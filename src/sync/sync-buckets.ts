@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { RequestStats, RequestStatsSnapshot } from '../clients/s3-clients.js';
 import { isMultipartCheckpoint, type MultipartCheckpoint } from '../engine/checkpoint.js';
-import { compareObject } from '../engine/compare-object.js';
+import { compareObject, recordsListedSource } from '../engine/compare-object.js';
 import { errorMessage } from '../engine/errors.js';
 import { DEFAULT_PART_SIZE } from '../engine/limits.js';
 import { listObjects, type ListedObject } from '../engine/list-objects.js';
@@ -91,7 +91,12 @@ function emptyCounts(): Record<SyncStatus, number> {
   return { replicated: 0, identical: 0, deleted: 0, failed: 0, paused: 0, 'would-copy': 0, 'would-delete': 0, 'source-missing': 0 };
 }
 
-/** Listed at least as late as the source changed, same size and ETag: a replica we need not HEAD. */
+/**
+ * Same size and ETag, written after the source last changed: the bytes are there. Whether the
+ * headers are is for the replica's markers to say (`recordsListedSource`). Written within the
+ * same listed time as the source (listings may round to the second) it is left to the engine,
+ * which compares the headers too: a metadata-only change keeps the ETag.
+ */
 function unchanged(source: ListedObject, target: ListedObject | undefined): boolean {
   return (
     target !== undefined &&
@@ -99,7 +104,7 @@ function unchanged(source: ListedObject, target: ListedObject | undefined): bool
     target.etag === source.etag &&
     source.lastModified !== undefined &&
     target.lastModified !== undefined &&
-    target.lastModified.getTime() >= source.lastModified.getTime()
+    target.lastModified.getTime() > source.lastModified.getTime()
   );
 }
 
@@ -203,6 +208,8 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     options.onObject?.(item);
   };
   const toCopy: ListedObject[] = [];
+  /** Identical by the listings; a HEAD of the replica confirms our markers record that source state. */
+  const toConfirm: ListedObject[] = [];
   /** Identical by the listings, but their tags must be compared: the engine does, by HEADs. */
   const tagsOnly = new Set<string>();
   const seen = new Set<string>();
@@ -221,7 +228,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
       toCopy.push(object);
     } else if (listedIdentical) {
       identical += 1;
-      report({ key: object.key, targetKey: targetKeyOf(relative), status: 'identical', bytes: object.size });
+      toConfirm.push(object);
     } else {
       toCopy.push(object);
     }
@@ -234,6 +241,8 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const retryDelay = options.objectRetryDelayMs ?? 500;
 
   /** One try at one object; a failed multipart copy never leaves its upload open if we can help it. */
+  /** Listing-identical objects whose replica does not record them (another tool's copy): copied or checked in full. */
+  const unconfirmed = new Set<string>();
   const copyOnce = async (object: ListedObject, relative: string): Promise<{ result: ReplicationResult } | { item: SyncItem }> => {
     const src = { client: source.client, bucket: source.bucket, key: object.key };
     const dst = { client: target.client, bucket: target.bucket, key: targetKeyOf(relative) };
@@ -288,9 +297,17 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     return { result };
   };
 
-  await pool(toCopy, concurrency, () => paused() || signal.aborted, async (object) => {
+  const confirming = new Set(toConfirm);
+  await pool([...toConfirm, ...toCopy], concurrency, () => paused() || signal.aborted, async (object) => {
     const relative = object.key.slice(source.prefix.length);
     const targetKey = targetKeyOf(relative);
+    if (confirming.has(object)) {
+      const dst = { client: target.client, bucket: target.bucket, key: targetKey };
+      if (await recordsListedSource(dst, object, source.bucket, signal).catch(() => false)) {
+        return report({ key: object.key, targetKey, status: 'identical', bytes: object.size });
+      }
+      unconfirmed.add(object.key);
+    }
     for (let attempt = 1; ; attempt++) {
       let outcome: Awaited<ReturnType<typeof copyOnce>>;
       try {
@@ -311,7 +328,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   // or the listing showed it done) point at uploads nobody will finish: abort and forget them.
   const store = options.checkpoints;
   if (store && !options.dryRun && !paused() && !signal.aborted) {
-    const copied = new Set(toCopy.filter((object) => object.size > partSize).map((object) => object.key));
+    const copied = new Set([...toCopy.filter((object) => object.size > partSize).map((object) => object.key), ...unconfirmed]);
     for (const checkpoint of await storedCheckpoints(store)) {
       const { source: s, target: t } = checkpoint;
       if (s.bucket !== source.bucket || t.bucket !== target.bucket || !s.key.startsWith(source.prefix) || copied.has(s.key)) continue;
@@ -347,7 +364,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     counts,
     bytes: items.reduce((sum, item) => sum + (item.status === 'replicated' ? (item.bytes ?? 0) : 0), 0),
     seconds: (performance.now() - started) / 1000,
-    complete: counts.failed === 0 && counts.paused === 0 && done === toCopy.length + identical + extra.length,
+    complete: counts.failed === 0 && counts.paused === 0 && done === toCopy.length + toConfirm.length + extra.length,
     retries: requests?.retries ?? 0,
     throttled: requests?.throttled ?? 0,
     objectRetries,

@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
 import { cli } from '../support/cli.js';
 import { MiB, createBucket, md5Hex, openUploads, putMultipartObject, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
@@ -87,6 +87,43 @@ describe('sync and verify against RGW', () => {
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     expect(report.objects.map((o: { targetKey: string }) => o.targetKey).sort()).toEqual(['copy/b.bin', 'copy/sub/c with space.bin']);
+  });
+});
+
+describe('replicas that lack the headers', () => {
+  const src = uniqueBucket('cli-hdr-src');
+  const dst = uniqueBucket('cli-hdr-dst');
+  const headers = { ContentType: 'application/json', CacheControl: 'max-age=60', Metadata: { owner: 'ops' } };
+  beforeAll(async () => {
+    await createBucket(source, src);
+    await createBucket(target, dst);
+  });
+
+  it('sync repairs copies another tool made without headers (same bytes), and verify names them first', async () => {
+    const body = Buffer.from('{"same":"bytes"}');
+    await putObject(source, src, 'plain/a.json', body, headers);
+    await putObject(source, src, 'plain/b.json', body, headers);
+    // What the original sample leaves: the bytes, without Content-Type or metadata.
+    for (const key of ['plain/a.json', 'plain/b.json']) await putObject(target, dst, key, body);
+    const before = await cli(['verify', `s3://${src}/plain/`, `s3://${dst}/plain/`, '--json', ...endpoints()]);
+    expect(before.code).toBe(1);
+    expect(JSON.parse(before.stdout).counts.mismatched).toBe(2);
+    const repair = await cli(['sync', `s3://${src}/plain/`, `s3://${dst}/plain/`, ...endpoints()]);
+    expect(repair.stderr).toContain('2 replicated, 0 identical');
+    expect((await readBack(target, dst, 'plain/a.json')).head).toMatchObject({ ContentType: 'application/json', CacheControl: 'max-age=60' });
+    expect((await cli(['sync', `s3://${src}/plain/`, `s3://${dst}/plain/`, ...endpoints()])).stderr).toContain('0 replicated, 2 identical');
+    expect((await cli(['verify', `s3://${src}/plain/`, `s3://${dst}/plain/`, '--deep', ...endpoints()])).code).toBe(0);
+  });
+
+  it('sync copies a metadata-only change made right after the last sync', async () => {
+    await putObject(source, src, 'quick/c.txt', Buffer.from('unchanged bytes'), { ContentType: 'text/plain', Metadata: { v: '1' } });
+    expect((await cli(['sync', `s3://${src}/quick/`, `s3://${dst}/quick/`, ...endpoints()])).code).toBe(0);
+    await source.send(
+      new CopyObjectCommand({ Bucket: src, Key: 'quick/c.txt', CopySource: `${src}/quick/c.txt`, MetadataDirective: 'REPLACE', ContentType: 'text/csv', Metadata: { v: '2' } }),
+    );
+    expect((await cli(['sync', `s3://${src}/quick/`, `s3://${dst}/quick/`, ...endpoints()])).stderr).toContain('1 replicated');
+    const verify = await cli(['verify', `s3://${src}/quick/`, `s3://${dst}/quick/`, '--deep', ...endpoints()]);
+    expect(verify.code).toBe(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compareObject } from '../../engine/compare-object.js';
+import { compareObject, recordsListedSource } from '../../engine/compare-object.js';
 import { listObjects, type ListedObject } from '../../engine/list-objects.js';
 import { explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
 import { errorMessage } from '../../engine/errors.js';
@@ -61,8 +61,12 @@ export function registerVerify(program: Command): void {
           const relative = common[next++]!;
           const s = a.get(relative)!;
           const t = b.get(relative)!;
-          // Same size and ETag in the listings proves the content; the HEADs and reads are for the rest.
-          if (!options.deep && s.size === t.size && s.etag === t.etag) continue;
+          // Same size and ETag in the listings prove the bytes; the replica's markers naming that
+          // source state prove it was copied with its headers (one HEAD). The rest is compared in full.
+          if (!options.deep && s.size === t.size && s.etag === t.etag) {
+            const replica = { client: dst, bucket: target.bucket, key: t.key };
+            if (await recordsListedSource(replica, s, source.bucket).catch(() => false)) continue;
+          }
           let comparison: Awaited<ReturnType<typeof compareObject>>;
           try {
             comparison = await compareObject(
