@@ -6,6 +6,7 @@ import { isCredentialError } from '../engine/errors.js';
 import { ReplicationFailure } from '../engine/failures.js';
 import { secretLabel, TargetSecret } from '../lambda/target-secret.js';
 import { UsageError } from './errors.js';
+import { formatS3Location, type S3Location } from './s3-location.js';
 
 /** The connection flags shared by sync, verify and cleanup. */
 export interface ConnectionOptions {
@@ -139,4 +140,48 @@ export function explainConnectionFailure(error: unknown, options: ConnectionOpti
     );
   }
   return error;
+}
+
+/** scheme://host:port of an endpoint, lower-case, default ports made explicit. */
+function endpointOrigin(endpoint: { protocol: string; hostname: string; port?: number | undefined }): string {
+  const protocol = endpoint.protocol.replace(/:$/, '').toLowerCase();
+  const port = endpoint.port ?? (protocol === 'http' ? 80 : 443);
+  return `${protocol}://${endpoint.hostname.toLowerCase()}:${port}`;
+}
+
+/**
+ * Refuses a source and target that are one bucket on one endpoint with one prefix inside the
+ * other: the target would hold the source's own objects, so sync would copy its copies again on
+ * every run, and --delete would remove source objects as "extra". (rclone refuses the same.)
+ */
+export async function assertNoOverlap(
+  source: S3Location,
+  target: S3Location,
+  options: ConnectionOptions,
+  targetClient: S3Client,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
+  if (source.bucket !== target.bucket) return;
+  if (!source.prefix.startsWith(target.prefix) && !target.prefix.startsWith(source.prefix)) return;
+  const targetEndpoint = await targetClient.config.endpoint?.();
+  if (!targetEndpoint) return;
+  const sourceUrl = options.sourceEndpoint ?? env.AWS_ENDPOINT_URL_S3?.trim() ?? env.AWS_ENDPOINT_URL?.trim();
+  let same: boolean;
+  if (sourceUrl) {
+    try {
+      const url = new URL(sourceUrl);
+      same = endpointOrigin({ protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined }) === endpointOrigin(targetEndpoint);
+    } catch {
+      return; // an invalid source endpoint is reported when it is used
+    }
+  } else {
+    // The source is AWS S3, whose bucket names are global: the same name there is the same bucket.
+    same = /(^|\.)amazonaws\.com(\.cn)?$/i.test(targetEndpoint.hostname);
+  }
+  if (!same) return;
+  throw new UsageError(
+    `source ${formatS3Location(source)} and target ${formatS3Location(target)} overlap (one bucket on one endpoint, one prefix inside the other): ` +
+      'the target would hold the source objects themselves, so a sync would copy its own copies and --delete would remove source objects; ' +
+      'choose a target prefix outside the source prefix (e.g. s3://BUCKET/backup/ for a source s3://BUCKET/data/), or another bucket',
+  );
 }

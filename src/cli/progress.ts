@@ -25,7 +25,9 @@ const NOTABLE = new Set(['replicated', 'deleted', 'failed', 'paused', 'would-cop
 function line(item: SyncItem): string {
   const size = item.bytes !== undefined ? ` (${formatBytes(item.bytes)})` : '';
   const why = item.message ? `: ${item.message}` : '';
-  return `${item.status.padEnd(12)} ${displayKey(item.key)}${size}${why}`;
+  // A delete acts on the target: name the key removed there (the source key does not exist).
+  const key = item.status === 'deleted' || item.status === 'would-delete' ? `target ${displayKey(item.targetKey)}` : displayKey(item.key);
+  return `${item.status.padEnd(12)} ${key}${size}${why}`;
 }
 
 /** Plain lines on stderr: one per object that changed or failed. */

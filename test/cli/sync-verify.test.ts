@@ -78,6 +78,7 @@ describe('sync and verify against RGW', () => {
     expect((await cli(['verify', `s3://${src}`, `s3://${dst}`, ...endpoints()])).stdout).toContain('extra      extra.txt');
     const withDelete = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--delete', '--exclude', 'logs/**', ...endpoints()]);
     expect(withDelete.stderr).toContain('1 deleted');
+    expect(withDelete.stderr).toContain('deleted      target extra.txt');
     const verify = await cli(['verify', `s3://${src}`, `s3://${dst}`, '--json', ...endpoints()]);
     expect(JSON.parse(verify.stdout).problems).toEqual([{ key: 'logs/extra.log', problem: 'extra' }]);
   });
@@ -261,6 +262,25 @@ describe('misconfiguration', () => {
       expect(run.code).toBe(2);
     }
   }, 60_000);
+
+  it('refuses a source and target that overlap in one bucket on one endpoint, writing and deleting nothing', async () => {
+    await putObject(source, src, 'data/keep.txt', Buffer.from('source object'));
+    for (const [from, to] of [
+      [`s3://${src}/data/`, `s3://${src}/`],
+      [`s3://${src}/`, `s3://${src}/backup/`],
+      [`s3://${src}/logs`, `s3://${src}/l`],
+    ] as const) {
+      for (const command of [['sync', '--delete'], ['verify']]) {
+        const run = await cli([command[0]!, from, to, ...command.slice(1), ...endpoints()], { LC_ENDPOINT_URL: rgw.endpoint });
+        expect(run.stderr).toContain('overlap (one bucket on one endpoint, one prefix inside the other)');
+        expect(run.code).toBe(2);
+      }
+    }
+    expect((await readBack(source, src, 'data/keep.txt')).size).toBe(13);
+    // Side by side in one bucket is fine.
+    const beside = await cli(['sync', `s3://${src}/data/`, `s3://${src}/copy/`, '--dry-run', ...endpoints()], { LC_ACCESS_KEY: rgw.source.accessKeyId, LC_SECRET_KEY: rgw.source.secretAccessKey });
+    expect(beside.code).toBe(0);
+  });
 
   it('rejects a location that is not s3://', async () => {
     const run = await cli(['sync', src, 's3://x-bucket', ...endpoints()]);

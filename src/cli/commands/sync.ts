@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { RequestStats } from '../../clients/s3-clients.js';
 import { CheckpointStore } from '../../sync/checkpoint-store.js';
 import { syncBuckets, type SyncReport } from '../../sync/sync-buckets.js';
-import { explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
+import { assertNoOverlap, explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
 import { EXIT } from '../errors.js';
 import { formatBytes, plainProgress, terminalProgress } from '../progress.js';
 import { formatS3Location, parseS3Pair } from '../s3-location.js';
@@ -33,6 +33,7 @@ export function registerSync(program: Command): void {
     // One count for both sides: the report says how many requests were retried and throttled.
     const stats = new RequestStats();
     const [src, dst] = [sourceClient(options, stats), await targetClient(options, process.env, stats)];
+    await assertNoOverlap(source, target, options, dst);
 
     // First Ctrl-C pauses (large copies keep their checkpoints; rerun to resume); a second cancels.
     const pause = new AbortController();

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { compareObject, recordsListedSource } from '../../engine/compare-object.js';
 import { listObjects, type ListedObject } from '../../engine/list-objects.js';
-import { explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
+import { assertNoOverlap, explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
 import { errorMessage } from '../../engine/errors.js';
 import { EXIT } from '../errors.js';
 import { displayKey, formatS3Location, parseS3Pair } from '../s3-location.js';
@@ -38,6 +38,7 @@ export function registerVerify(program: Command): void {
   ).action(async (sourceArg: string, targetArg: string, options: VerifyOptions) => {
     const { source, target } = parseS3Pair(sourceArg, targetArg);
     const [src, dst] = [sourceClient(options), await targetClient(options)];
+    await assertNoOverlap(source, target, options, dst);
     const filter = keyFilter(options);
     const started = performance.now();
     const [a, b] = await Promise.all([
