@@ -123,6 +123,13 @@ function targetKeysSource(options: ConnectionOptions): string {
  * an unresolvable endpoint host and rejected keys are configuration errors (exit 2).
  */
 export function explainConnectionFailure(error: unknown, options: ConnectionOptions): unknown {
+  const unloadable = credentialsProviderError(error);
+  if (unloadable) {
+    const profile = /profile: \[([^\]]*)\]/.exec(unloadable.message)?.[1];
+    const flag = profile === undefined ? undefined : profile === options.targetProfile ? '--target-profile' : profile === options.sourceProfile ? '--source-profile' : undefined;
+    const where = flag ? `profile "${profile}" (${flag})` : profile ? `profile "${profile}"` : 'the AWS credential chain';
+    return new UsageError(`could not load credentials from ${where}: ${unloadable.message.split('\n')[0]}; check the profile name and ~/.aws/credentials`);
+  }
   if (!(error instanceof ReplicationFailure)) return error;
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
   if (cause?.code === 'ENOTFOUND' && typeof cause.message === 'string') return new UsageError(cause.message);
@@ -140,6 +147,14 @@ export function explainConnectionFailure(error: unknown, options: ConnectionOpti
     );
   }
   return error;
+}
+
+/** The SDK's "no credentials from this provider" error, wherever it sits in the cause chain. */
+function credentialsProviderError(error: unknown): Error | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e.name === 'CredentialsProviderError') return e;
+  }
+  return undefined;
 }
 
 /** scheme://host:port of an endpoint, lower-case, default ports made explicit. */

@@ -11,6 +11,13 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 / MiB).toFixed(2)} GiB`;
 }
 
+function formatSeconds(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 /** What a command shows while it works: a live bar on a terminal, plain lines otherwise. */
 export interface ProgressView {
   plan(objects: number, bytes: number): void;
@@ -22,12 +29,12 @@ export interface ProgressView {
 /** Statuses worth a line of their own (skips are only counted). */
 const NOTABLE = new Set(['replicated', 'deleted', 'failed', 'paused', 'would-copy', 'would-delete']);
 
-function line(item: SyncItem): string {
+function line(item: SyncItem, label: string = item.status): string {
   const size = item.bytes !== undefined ? ` (${formatBytes(item.bytes)})` : '';
   const why = item.message ? `: ${item.message}` : '';
   // A delete acts on the target: name the key removed there (the source key does not exist).
   const key = item.status === 'deleted' || item.status === 'would-delete' ? `target ${displayKey(item.targetKey)}` : displayKey(item.key);
-  return `${item.status.padEnd(12)} ${key}${size}${why}`;
+  return `${label.padEnd(12)} ${key}${size}${why}`;
 }
 
 /** Plain lines on stderr: one per object that changed or failed. */
@@ -38,7 +45,8 @@ export function plainProgress(write: (text: string) => void, quiet = false): Pro
     },
     bytes: () => undefined,
     item: (item) => {
-      if (!quiet && NOTABLE.has(item.status)) write(`${line(item)}\n`);
+      if (!quiet && item.status === 'identical' && item.tags === 'copied') write(`${line(item, 'tags copied')}\n`);
+      else if (!quiet && NOTABLE.has(item.status)) write(`${line(item)}\n`);
       else if (item.status === 'failed') write(`${line(item)}\n`);
     },
     stop: () => undefined,
@@ -50,7 +58,7 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{bar} {percentage}% | {done}/{objects} objects | {transferred} of {size} | {rate} | ETA {eta_formatted}',
+      format: '{bar} {percentage}% | {done}/{objects} objects | {transferred} of {size} | {rate} | ETA {eta}',
       hideCursor: true,
       etaBuffer: 50,
       fps: 5,
@@ -62,13 +70,17 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
   let bytes = 0;
   let total = 0;
   const started = Date.now();
-  const payload = () => ({
-    objects,
-    done,
-    transferred: formatBytes(bytes),
-    size: formatBytes(total),
-    rate: `${formatBytes(bytes / Math.max(0.001, (Date.now() - started) / 1000))}/s`,
-  });
+  const payload = () => {
+    const perSecond = bytes / Math.max(0.001, (Date.now() - started) / 1000);
+    return {
+      objects,
+      done,
+      transferred: formatBytes(bytes),
+      size: formatBytes(total),
+      rate: `${formatBytes(perSecond)}/s`,
+      eta: bytes >= total ? '0s' : perSecond > 0 ? formatSeconds((total - bytes) / perSecond) : '--',
+    };
+  };
   return {
     plan: (o, b) => {
       objects = o;

@@ -4,6 +4,7 @@ import { errorMessage } from './errors.js';
 import { ReplicationFailure, s3Call } from './failures.js';
 import { headObject } from './head-object.js';
 import type { ListedObject } from './list-objects.js';
+import { readTags, sameTags } from './tags.js';
 import { fromOtherBucket, isReplicaOf, recordedSource, userMetadata, type ObjectState } from './metadata.js';
 
 export type Comparison =
@@ -53,7 +54,7 @@ function headerDifferences(source: ObjectState, target: ObjectState): string[] {
 export async function compareObject(
   source: { client: S3Client; bucket: string; key: string },
   target: { client: S3Client; bucket: string; key: string },
-  options: { deep?: boolean; signal?: AbortSignal } = {},
+  options: { deep?: boolean; tags?: boolean; signal?: AbortSignal } = {},
 ): Promise<Comparison> {
   const signal = options.signal ?? new AbortController().signal;
   const [a, b] = await Promise.all([
@@ -65,6 +66,11 @@ export async function compareObject(
   const differences: string[] = [];
   if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
   else if (!isReplicaOf(b, a, source.bucket)) differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
+  if (options.tags) {
+    const [ta, tb] = await Promise.all([readTags('source', source.client, source.bucket, source.key), readTags('target', target.client, target.bucket, target.key)]);
+    if (tb === 'unsupported') differences.push('the target does not support tags');
+    else if (ta !== 'unsupported' && !sameTags(ta, tb)) differences.push('tags differ');
+  }
   if (options.deep) {
     differences.push(...headerDifferences(a, b));
     const [ma, mb] = await Promise.all([

@@ -2,6 +2,7 @@ import {
   DeleteObjectTaggingCommand,
   GetObjectTaggingCommand,
   PutObjectTaggingCommand,
+  type S3Client,
   type Tag,
 } from '@aws-sdk/client-s3';
 import { isNotImplemented } from './errors.js';
@@ -17,8 +18,19 @@ function normalize(tags: Tag[] | undefined): TagSet {
     .sort((a, b) => (a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0));
 }
 
-function sameTags(a: TagSet, b: TagSet): boolean {
+export function sameTags(a: TagSet, b: TagSet): boolean {
   return a.length === b.length && a.every((t, i) => t.Key === b[i]!.Key && t.Value === b[i]!.Value);
+}
+
+/** An object's tags, sorted by key; `unsupported` when the server has no tagging. */
+export async function readTags(side: 'source' | 'target', client: S3Client, bucket: string, key: string): Promise<TagSet | 'unsupported'> {
+  try {
+    const response = await s3Call(side, bucket, 's3:GetObjectTagging', () => client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key })));
+    return normalize(response.TagSet);
+  } catch (error) {
+    if (isNotImplemented(error) || isNotImplemented((error as Error).cause)) return 'unsupported';
+    throw error;
+  }
 }
 
 export async function readSourceTags(source: PinnedSource): Promise<TagSet> {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -193,6 +194,8 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const filter = options.filter ?? (() => true);
   const budget = new TransferBudget({ maxRequests: concurrency, maxBytes: partSize * concurrency });
   const signal = options.signal ?? new AbortController().signal;
+  // Every request in flight listens on the signal; many at once are expected, not a leak.
+  setMaxListeners(0, signal);
   const paused = () => options.pause?.aborted === true;
   const targetKeyOf = (relative: string) => `${target.prefix}${relative}`;
   const statsBefore = options.requestStats?.snapshot();
@@ -247,7 +250,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     const src = { client: source.client, bucket: source.bucket, key: object.key };
     const dst = { client: target.client, bucket: target.bucket, key: targetKeyOf(relative) };
     if (options.dryRun) {
-      const comparison = await compareObject(src, dst, { signal });
+      const comparison = await compareObject(src, dst, { signal, tags: options.copyTags ?? false });
       const status: SyncStatus = comparison.state === 'identical' ? 'identical' : comparison.state === 'missing-source' ? 'source-missing' : 'would-copy';
       options.onBytes?.(object.size);
       return { item: { key: object.key, targetKey: dst.key, status, bytes: object.size } };

@@ -160,8 +160,16 @@ describe('folders, tags and awkward keys', () => {
     expect(JSON.parse(run.stdout).counts).toMatchObject({ replicated: 0, failed: 0 });
     expect(await tags()).toEqual([{ Key: 'team', Value: 'a' }]);
     await source.send(new PutObjectTaggingCommand({ Bucket: src, Key: 'photos/a.jpg', Tagging: { TagSet: [{ Key: 'team', Value: 'b' }] } }));
-    await cli(['sync', `s3://${src}/photos/`, `s3://${dst}`, '--copy-tags', ...endpoints()]);
+    // A dry run and verify --tags see the difference; the sync that fixes it says so.
+    const dry = await cli(['sync', `s3://${src}/photos/`, `s3://${dst}`, '--copy-tags', '--dry-run', '--json', ...endpoints()]);
+    expect(JSON.parse(dry.stdout).counts['would-copy']).toBe(1);
+    const verify = await cli(['verify', `s3://${src}/photos/`, `s3://${dst}`, '--tags', ...endpoints()]);
+    expect(verify.stdout).toMatch(/mismatched a\.jpg: .*tags differ/); // RGW also moves the modification time on a tag change
+    expect(verify.code).toBe(1);
+    const fix = await cli(['sync', `s3://${src}/photos/`, `s3://${dst}`, '--copy-tags', ...endpoints()]);
+    expect(fix.stderr).toMatch(/(tags copied|replicated) +photos\/a\.jpg/);
     expect(await tags()).toEqual([{ Key: 'team', Value: 'b' }]);
+    expect((await cli(['verify', `s3://${src}/photos/`, `s3://${dst}`, '--tags', ...endpoints()])).code).toBe(0);
   });
 
   it.each([
@@ -234,6 +242,8 @@ describe('misconfiguration', () => {
     [{}, ['--target-endpoint', 'http://lyve.example.com'], /plain http to a non-loopback host/, 2],
     [{ LC_SECRET_KEY: 'wrong-secret-0123456789abcdefghijklmnopq' }, [], /target rejected the credentials \((SignatureDoesNotMatch|InvalidAccessKeyId)\)/, 2],
     [{}, ['--concurrency', '0'], /--concurrency "0" must be a whole number/, 2],
+    [{ LC_ACCESS_KEY: '', LC_SECRET_KEY: '' }, ['--target-profile', 'no-such-profile'], /could not load credentials from profile "no-such-profile" \(--target-profile\)/, 2],
+    [{}, ['--state-dir', '/dev/null/checkpoints'], /--state-dir "\/dev\/null\/checkpoints" cannot hold checkpoints \(ENOTDIR\): pass a writable directory/, 2],
   ])('%j %j', async (env, extra, message, code) => {
     const run = await cli(['sync', `s3://${src}`, 's3://cli-bad-dst', ...endpoints(), ...extra], env);
     expect(run.stderr).toMatch(message);

@@ -1,9 +1,10 @@
+import { access, constants, mkdir } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { RequestStats } from '../../clients/s3-clients.js';
 import { CheckpointStore } from '../../sync/checkpoint-store.js';
 import { syncBuckets, type SyncReport } from '../../sync/sync-buckets.js';
 import { assertNoOverlap, explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { formatBytes, plainProgress, terminalProgress } from '../progress.js';
 import { formatS3Location, parseS3Pair } from '../s3-location.js';
 import { addCommonOptions, defaultStateDirectory, keyFilter, partSizeBytes, type CommonOptions } from './common.js';
@@ -34,6 +35,7 @@ export function registerSync(program: Command): void {
     const stats = new RequestStats();
     const [src, dst] = [sourceClient(options, stats), await targetClient(options, process.env, stats)];
     await assertNoOverlap(source, target, options, dst);
+    if (!options.dryRun) await assertWritableDirectory(options.stateDir);
 
     // First Ctrl-C pauses (large copies keep their checkpoints; rerun to resume); a second cancels.
     const pause = new AbortController();
@@ -94,4 +96,15 @@ export function registerSync(program: Command): void {
     if (pause.signal.aborted) process.exitCode = EXIT.interrupted;
     else process.exitCode = report.complete ? EXIT.ok : EXIT.failures;
   });
+}
+
+/** Checkpoints must be writable before the first large copy needs one, not when it fails. */
+async function assertWritableDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new UsageError(`--state-dir "${dir}" cannot hold checkpoints (${code}): pass a writable directory`);
+  }
 }

@@ -9,6 +9,7 @@ import { addCommonOptions, keyFilter, type CommonOptions } from './common.js';
 
 interface VerifyOptions extends CommonOptions {
   deep?: boolean;
+  tags?: boolean;
 }
 
 interface Problem {
@@ -34,7 +35,8 @@ export function registerVerify(program: Command): void {
       .description('report objects missing from, extra on, or different on the target; exit 0 only when identical')
       .argument('<source>', 's3://BUCKET[/PREFIX] on the source')
       .argument('<target>', 's3://BUCKET[/PREFIX] on the target')
-      .option('--deep', 'also compare every body (MD5 of a full read) and every copied header'),
+      .option('--deep', 'also compare every body (MD5 of a full read) and every copied header')
+      .option('--tags', 'also compare object tags (for replicas synced with --copy-tags)'),
   ).action(async (sourceArg: string, targetArg: string, options: VerifyOptions) => {
     const { source, target } = parseS3Pair(sourceArg, targetArg);
     const [src, dst] = [sourceClient(options), await targetClient(options)];
@@ -64,7 +66,7 @@ export function registerVerify(program: Command): void {
           const t = b.get(relative)!;
           // Same size and ETag in the listings prove the bytes; the replica's markers naming that
           // source state prove it was copied with its headers (one HEAD). The rest is compared in full.
-          if (!options.deep && s.size === t.size && s.etag === t.etag) {
+          if (!options.deep && !options.tags && s.size === t.size && s.etag === t.etag) {
             const replica = { client: dst, bucket: target.bucket, key: t.key };
             if (await recordsListedSource(replica, s, source.bucket).catch(() => false)) continue;
           }
@@ -73,7 +75,7 @@ export function registerVerify(program: Command): void {
             comparison = await compareObject(
               { client: src, bucket: source.bucket, key: s.key },
               { client: dst, bucket: target.bucket, key: t.key },
-              { deep: options.deep ?? false },
+              { deep: options.deep ?? false, tags: options.tags ?? false },
             );
           } catch (error) {
             // One object that cannot be read is a finding about that object, not the end of the run.
