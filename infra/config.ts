@@ -47,6 +47,9 @@ export interface ReplicatorConfig {
   lagAlarmSeconds: number;
 }
 
+/** Source buckets the s3-notifications path can serve: SQS policies hold at most 20 statements. */
+export const MAX_NOTIFICATION_BUCKETS = 19;
+
 /** Every context key the app reads, with the one-line help shown in error messages. */
 export const CONTEXT_KEYS = {
   sourceBuckets: 'source bucket name(s), comma-separated (existing buckets in the stack\'s region)',
@@ -226,6 +229,11 @@ export function readReplicatorConfig(get: (key: string) => unknown, keys: readon
   let eventPath: EventPath = 's3-notifications';
   if (eventPathValue === 's3-notifications' || eventPathValue === 'eventbridge') eventPath = eventPathValue;
   else problems.push(`eventPath "${eventPathValue}" is not one of: s3-notifications (default), eventbridge`);
+  if (eventPath === 's3-notifications' && sourceBuckets.length > MAX_NOTIFICATION_BUCKETS) {
+    problems.push(
+      `sourceBuckets lists ${sourceBuckets.length} buckets: S3 notifications need one queue policy statement per bucket and SQS allows 20 (one is the TLS rule), so at most ${MAX_NOTIFICATION_BUCKETS}; pass -c eventPath=eventbridge (one rule for any number of buckets) or split them across stacks`,
+    );
+  }
 
   const alarmEmail = readString('alarmEmail');
   if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) {

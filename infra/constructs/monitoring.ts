@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -17,6 +18,9 @@ export interface MonitoringProps {
   alarmEmail?: string;
 }
 
+/** Alarm threshold of the age of the oldest queued message, in seconds. */
+export const BACKLOG_ALARM_SECONDS = 3600;
+
 /** Alarm threshold of the error rate (Lambda Errors / Invocations), in percent. */
 export const ERROR_RATE_THRESHOLD_PERCENT = 5;
 
@@ -27,7 +31,7 @@ export const ERROR_RATE_THRESHOLD_PERCENT = 5;
  */
 export class Monitoring extends Construct {
   readonly dashboard: cloudwatch.Dashboard;
-  readonly alarms: { deadLetterQueue: cloudwatch.Alarm; replicationLag: cloudwatch.Alarm; errorRate: cloudwatch.Alarm };
+  readonly alarms: { deadLetterQueue: cloudwatch.Alarm; replicationLag: cloudwatch.Alarm; errorRate: cloudwatch.Alarm; backlog: cloudwatch.Alarm };
   readonly topic?: sns.Topic;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
@@ -80,11 +84,35 @@ export class Monitoring extends Construct {
       datapointsToAlarm: 2,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.alarms = { deadLetterQueue: dlqAlarm, replicationLag: lagAlarm, errorRate: errorRateAlarm };
+    // Nothing is being consumed: the poller is stopped (mapping disabled, no concurrency left) or
+    // every batch fails. The lag alarm cannot see this, as no object completes.
+    const backlogAlarm = new cloudwatch.Alarm(this, 'QueueBacklogStuck', {
+      alarmDescription: `The oldest message in the queue is over ${BACKLOG_ALARM_SECONDS / 60} minutes old in 3 five-minute periods: events are not being consumed. Check the function's event source mapping (enabled?), its throttles and reserved concurrency, and the log.`,
+      metric: oldestMessage,
+      threshold: BACKLOG_ALARM_SECONDS,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms = { deadLetterQueue: dlqAlarm, replicationLag: lagAlarm, errorRate: errorRateAlarm, backlog: backlogAlarm };
 
     if (props.alarmEmail !== undefined) {
       this.topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'lyve-replicator alarms', enforceSSL: true });
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      // A topic policy (here the TLS rule) replaces SNS's default one, which is what let CloudWatch
+      // publish: allow these alarms explicitly, or they change state and nobody hears of it.
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowAlarmsToPublish',
+          actions: ['sns:Publish'],
+          principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+          resources: [this.topic.topicArn],
+          conditions: {
+            ArnLike: { 'aws:SourceArn': Object.values(this.alarms).map((alarm) => alarm.alarmArn) },
+            StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+          },
+        }),
+      );
       const action = new actions.SnsAction(this.topic);
       for (const alarm of Object.values(this.alarms)) {
         alarm.addAlarmAction(action);

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../../src/lambda/observability.js';
 import { functionEnvironment, type ReplicatorConfig } from '../config.js';
 import { replicatorPolicyStatements } from './replicator-permissions.js';
+import { fitDescription } from './description.js';
 
 /** The repository root: the function's entry and lock file live there. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -70,7 +71,7 @@ export class ReplicatorFunction extends Construct {
     });
 
     this.function = new NodejsFunction(this, 'Function', {
-      description: `lyve-replicator: copies ${config.sourceBuckets.join(', ')} to Lyve Cloud bucket ${config.targetBucket}`,
+      description: fitDescription('lyve-replicator: copies ', config.sourceBuckets, ` to Lyve Cloud bucket ${config.targetBucket}`, 256),
       entry: FUNCTION_ENTRY,
       handler: 'handler',
       projectRoot: REPO_ROOT,

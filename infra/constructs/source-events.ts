@@ -5,6 +5,7 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { EventPath } from '../config.js';
+import { fitDescription } from './description.js';
 
 export interface SourceEventsProps {
   sourceBuckets: readonly string[];
@@ -56,7 +57,8 @@ export class SourceEvents extends Construct {
       const types = [
         s3.EventType.OBJECT_CREATED,
         s3.EventType.OBJECT_RESTORE_COMPLETED,
-        ...(props.replicateDeletes ? [s3.EventType.OBJECT_REMOVED] : []),
+        // Lifecycle expirations are their own event types, not ObjectRemoved.
+        ...(props.replicateDeletes ? [s3.EventType.OBJECT_REMOVED, s3.EventType.LIFECYCLE_EXPIRATION] : []),
         ...(props.replicateTags ? [s3.EventType.OBJECT_TAGGING] : []),
       ];
       for (const bucket of this.buckets) {
@@ -67,7 +69,7 @@ export class SourceEvents extends Construct {
 
     for (const bucket of this.buckets) bucket.enableEventBridgeNotification();
     this.rule = new events.Rule(this, 'ObjectEvents', {
-      description: `lyve-replicator: object events of ${props.sourceBuckets.join(', ')}`,
+      description: fitDescription('lyve-replicator: object events of ', props.sourceBuckets, '', 512),
       eventPattern: {
         source: ['aws.s3'],
         detailType: eventBridgeDetailTypes(props),

@@ -143,8 +143,19 @@ describe('infra context', () => {
       expect.stringMatching(/^the function's environment would be ~70\d\d\d bytes, over Lambda's 4096: shorten includeKeys/),
     ]);
     const buckets = Array.from({ length: 200 }, (_, i) => `source-bucket-number-${i}`).join(',');
-    expect(problems({ ...BASE, sourceBuckets: buckets })).toEqual([expect.stringMatching(/^the function's environment would be ~\d+ bytes, over Lambda's 4096: .*split sourceBuckets/)]);
-    expect(() => read({ ...BASE, sourceBuckets: Array.from({ length: 40 }, (_, i) => `source-bucket-number-${i}`).join(',') })).not.toThrow();
+    expect(problems({ ...BASE, sourceBuckets: buckets, eventPath: 'eventbridge' })).toEqual([
+      expect.stringMatching(/^the function's environment would be ~\d+ bytes, over Lambda's 4096: .*split sourceBuckets/),
+    ]);
+    expect(() => read({ ...BASE, sourceBuckets: Array.from({ length: 40 }, (_, i) => `source-bucket-number-${i}`).join(','), eventPath: 'eventbridge' })).not.toThrow();
+  });
+
+  it('limits S3 notifications to 19 source buckets (SQS allows 20 policy statements), not EventBridge', () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `src-${i}`).join(',');
+    expect(() => read({ ...BASE, sourceBuckets: names(19) })).not.toThrow();
+    expect(problems({ ...BASE, sourceBuckets: names(20) })).toEqual([
+      expect.stringMatching(/^sourceBuckets lists 20 buckets: .* at most 19; pass -c eventPath=eventbridge/),
+    ]);
+    expect(() => read({ ...BASE, sourceBuckets: names(20), eventPath: 'eventbridge' })).not.toThrow();
   });
 
   it('rejects a misspelt key instead of ignoring it, with a hint', () => {

@@ -146,8 +146,13 @@ describe('ReplicationStack, default context (one bucket, existing secret by name
     template.resourceCountIs('AWS::S3::Bucket', 0);
   });
 
-  it('alarms on a non-empty dead-letter queue, ReplicationLag p99 and the error rate', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  it('alarms on a non-empty dead-letter queue, ReplicationLag p99, the error rate and a stuck queue', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 3600,
+      EvaluationPeriods: 3,
+      Metrics: [Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage' }) }) })],
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
@@ -190,7 +195,7 @@ describe('ReplicationStack, default context (one bucket, existing secret by name
 });
 
 describe('ReplicationStack, other contexts', () => {
-  it('two buckets with deletes and tags: ObjectCreated, ObjectRemoved and ObjectTagging from each', () => {
+  it('two buckets with deletes and tags: ObjectCreated, ObjectRemoved, LifecycleExpiration and ObjectTagging from each', () => {
     const { stack, template } = synth({ sourceBuckets: 'source-a,source-b', replicateDeletes: 'true', replicateTags: 'true' });
     const queueArn = { 'Fn::GetAtt': [idOf(stack, stack.queues.queue), 'Arn'] };
     template.resourceCountIs('Custom::S3BucketNotifications', 2);
@@ -202,6 +207,7 @@ describe('ReplicationStack, other contexts', () => {
             { Events: ['s3:ObjectCreated:*'], QueueArn: queueArn },
             { Events: ['s3:ObjectRestore:Completed'], QueueArn: queueArn },
             { Events: ['s3:ObjectRemoved:*'], QueueArn: queueArn },
+            { Events: ['s3:LifecycleExpiration:*'], QueueArn: queueArn },
             { Events: ['s3:ObjectTagging:*'], QueueArn: queueArn },
           ],
         },
@@ -210,6 +216,17 @@ describe('ReplicationStack, other contexts', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ SOURCE_BUCKETS: 'source-a,source-b', REPLICATE_DELETES: 'true', REPLICATE_TAGS: 'true' }) },
     });
+  });
+
+  it('names a few buckets in the function description, and counts many within Lambda’s 256 characters', () => {
+    const many = Array.from({ length: 8 }, (_, i) => `acme-prod-data-lake-bucket-number-${i}`).join(',');
+    const { template } = synth({ sourceBuckets: many, eventPath: 'eventbridge' });
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } }));
+    const description = fn!.Properties.Description as string;
+    expect(description.length).toBeLessThanOrEqual(256);
+    expect(description).toMatch(/^lyve-replicator: copies 8 buckets \(acme-prod-data-lake-bucket-number-0, .*…\) to Lyve Cloud bucket /);
+    const [rule] = Object.values(template.findResources('AWS::Events::Rule'));
+    expect((rule!.Properties.Description as string).length).toBeLessThanOrEqual(512);
   });
 
   it('deletes off, tags on: no ObjectRemoved notification', () => {
@@ -282,11 +299,19 @@ describe('ReplicationStack, other contexts', () => {
     const topicId = idOf(stack, stack.monitoring.topic);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: ref(topicId) });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(4);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([ref(topicId)]);
       expect(alarm.Properties.OKActions).toEqual([ref(topicId)]);
     }
+    // The TLS-only topic policy replaces SNS's default one: CloudWatch must be allowed by name.
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'AllowAlarmsToPublish', Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+        ]),
+      },
+    });
     template.hasOutput('AlarmTopicArn', {});
   });
 
