@@ -104,5 +104,13 @@ export function isTransient(error: unknown): boolean {
   if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true;
   const code = errorCode(error);
   if (code === 'SlowDown' || code === 'Throttling' || code === 'ThrottlingException') return true;
-  return isNetworkError(error) || shape(error).$retryable !== undefined;
+  return isNetworkError(error) || shape(error).$retryable !== undefined || isDamagedReply(error);
+}
+
+/**
+ * A reply the SDK could not parse (a body cut or garbled on the way, e.g. a listing's XML): the
+ * SDK does not retry these, but asking again usually works.
+ */
+export function isDamagedReply(error: unknown): boolean {
+  return error instanceof Error && /Deserialization error/.test(error.message);
 }

@@ -1,4 +1,5 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { isDamagedReply } from './errors.js';
 import { ReplicationFailure, s3Call, type Side } from './failures.js';
 import { unquoteEtag } from './metadata.js';
 
@@ -9,6 +10,10 @@ export interface ListedObject {
   lastModified?: Date;
 }
 
+/** Times one listing page is asked for when its reply arrives damaged. */
+const PAGE_ATTEMPTS = 3;
+const NOT_A_LISTING = 'NotAListing';
+
 /** Every object under `prefix`, page by page (1,000 keys a request by default), in the server's order. */
 export async function* listObjects(
   client: S3Client,
@@ -18,18 +23,41 @@ export async function* listObjects(
   options: { signal?: AbortSignal; pageSize?: number } = {},
 ): AsyncGenerator<ListedObject> {
   let token: string | undefined;
+  const fetchPage = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const page = await s3Call(side, bucket, 's3:ListBucket', () =>
+          client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              ...(prefix && { Prefix: prefix }),
+              ...(options.pageSize !== undefined && { MaxKeys: options.pageSize }),
+              ...(token && { ContinuationToken: token }),
+            }),
+            options.signal ? { abortSignal: options.signal } : {},
+          ),
+        );
+        if (page.Name === undefined && page.KeyCount === undefined && page.IsTruncated === undefined) {
+          // Every ListBucketResult names its bucket; an empty or foreign body would end the listing
+          // early, silently (and with --delete, wrongly).
+          throw new ReplicationFailure(
+            'unavailable',
+            `listing ${side} bucket "${bucket}" failed: the server's reply is not a listing (empty or malformed body)`,
+            true,
+            NOT_A_LISTING,
+          );
+        }
+        return page;
+      } catch (error) {
+        // A page damaged on the way is asked for again (the SDK retries only failed requests).
+        const damaged = error instanceof ReplicationFailure && (error.errorCode === NOT_A_LISTING || isDamagedReply(error.cause));
+        if (!damaged || attempt >= PAGE_ATTEMPTS || options.signal?.aborted) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  };
   do {
-    const page = await s3Call(side, bucket, 's3:ListBucket', () =>
-      client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          ...(prefix && { Prefix: prefix }),
-          ...(options.pageSize !== undefined && { MaxKeys: options.pageSize }),
-          ...(token && { ContinuationToken: token }),
-        }),
-        options.signal ? { abortSignal: options.signal } : {},
-      ),
-    );
+    const page = await fetchPage();
     for (const item of page.Contents ?? []) {
       if (item.Key === undefined) continue;
       yield {
@@ -38,15 +66,6 @@ export async function* listObjects(
         etag: unquoteEtag(item.ETag),
         ...(item.LastModified && { lastModified: item.LastModified }),
       };
-    }
-    if (page.Name === undefined && page.KeyCount === undefined && page.IsTruncated === undefined) {
-      // Every ListBucketResult names its bucket; an empty or foreign body would end the listing
-      // early, silently (and with --delete, wrongly).
-      throw new ReplicationFailure(
-        'internal',
-        `listing ${side} bucket "${bucket}" failed: the server's reply is not a listing (empty or malformed body)`,
-        true,
-      );
     }
     if (page.IsTruncated && page.NextContinuationToken !== undefined && page.NextContinuationToken === token) {
       throw new ReplicationFailure(

@@ -3,7 +3,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
 import { headObject as head } from './head-object.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
-import { fromOtherBucket, isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
+import { fromOtherBucket, headersDigest, isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
 import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
 import { TransferBudget } from './transfer-budget.js';
 import {
@@ -32,7 +32,8 @@ function sameState(a: ObjectState, b: ObjectState): boolean {
     a.etag === b.etag &&
     a.versionId === b.versionId &&
     a.size === b.size &&
-    a.lastModified?.getTime() === b.lastModified?.getTime()
+    a.lastModified?.getTime() === b.lastModified?.getTime() &&
+    headersDigest(a) === headersDigest(b)
   );
 }
 
@@ -191,6 +192,7 @@ export async function replicateObject(
             bucket: source.bucket,
             key: source.key,
             state: { etag: unquoteEtag(hint.etag), size: hint.size, headers: { metadata: {} } },
+            hinted: true,
           };
           const existingPromise = options.targetKnownMissing
             ? Promise.resolve(undefined)

@@ -14,7 +14,7 @@ import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
-import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, type ObjectState, type ReplicaOrigin } from './metadata.js';
+import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, headersDigest, type ObjectState, type ReplicaOrigin } from './metadata.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -30,6 +30,11 @@ export interface PinnedSource {
    * fails as soon as the object is replaced.
    */
   byVersion?: boolean;
+  /**
+   * The state came from a listing or an event (ETag and size only), not from a HEAD: the reads'
+   * headers are the first seen, so there is nothing to compare them with.
+   */
+  hinted?: boolean;
 }
 
 export interface Destination {
@@ -147,6 +152,18 @@ async function readSourceOnce(
     // Same ETag but another size: the caller's idea of the object was wrong; look again.
     throw new SourceChangedError(`source s3://${source.bucket}/${source.key} is ${response.ContentLength} bytes, not ${length}`);
   }
+  // Every read must see the object the HEAD saw: the whole size (a ranged reply names it), and the
+  // same headers, which a metadata-only change alters without touching the ETag that If-Match pins.
+  const total = range ? /\/(\d+)\s*$/.exec(response.ContentRange ?? '')?.[1] : undefined;
+  if (total !== undefined && Number(total) !== state.size) {
+    body?.destroy?.();
+    throw new SourceChangedError(`source s3://${source.bucket}/${source.key} is ${total} bytes, not the ${state.size} it was seen with`);
+  }
+  const readState = objectStateFromHead(response);
+  if (!source.hinted && headersDigest(readState) !== headersDigest(state)) {
+    body?.destroy?.();
+    throw new SourceChangedError(`the headers or metadata of source s3://${source.bucket}/${source.key} changed while it was being copied`);
+  }
   // The GET's own headers decide: a hint-pinned state knows only the ETag, not the encryption.
   const etagIsBodyMd5 = bodyMd5FromEtag(response) === state.etag;
   const knownMd5 = digest === 'etag-if-md5' && !range && etagIsBodyMd5 ? state.etag : undefined;
@@ -176,7 +193,7 @@ async function readSourceOnce(
     md5: hash ? hash.digest() : Buffer.from(knownMd5!, 'hex'),
     md5FromEtag: !hash,
     etagIsBodyMd5,
-    state: objectStateFromHead(response),
+    state: readState,
   };
 }
 
@@ -289,6 +306,16 @@ function explainSignatureRefusal(error: unknown, nonAscii: readonly string[]): u
  */
 function unsignedPayload<C extends { middlewareStack: { add: Function } }>(command: C): C {
   return withRawHeader(command, 'x-amz-content-sha256', 'UNSIGNED-PAYLOAD');
+}
+
+function isNoSuchUpload(error: unknown): boolean {
+  return errorCode(error) === 'NoSuchUpload';
+}
+
+/** The upload was aborted under us (by `cleanup`, a lifecycle rule, another copy): start over. */
+function uploadVanished(error: unknown): never {
+  if (!isNoSuchUpload(error)) throw error;
+  throw new SourceChangedError('the multipart upload was aborted by someone else while it was being written', 'target');
 }
 
 function isBadDigest(error: unknown): boolean {
@@ -610,7 +637,8 @@ export async function putMultipart(
           })),
           { abortSignal: stop.signal },
         ),
-      );
+        isNoSuchUpload,
+      ).catch(uploadVanished);
       const sent = digest.toString('hex');
       const etag = unquoteEtag(response.ETag);
       if (PLAIN_MD5.test(etag) && etag !== sent) {
@@ -676,7 +704,8 @@ export async function putMultipart(
           MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${p.etag}"` })) },
         }),
       ),
-    );
+      isNoSuchUpload,
+    ).catch(uploadVanished);
     return {
       paused: false,
       method: 'multipart',

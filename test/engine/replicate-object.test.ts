@@ -1,4 +1,4 @@
-import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -343,6 +343,92 @@ describe('skips, deletes and missing objects', () => {
       expect(result.reason).toBe('invalid-request');
       expect(result.retryable).toBe(false);
     }
+  });
+});
+
+/**
+ * A source client through a proxy in front of RGW that lets `alter` change the headers of each
+ * reply (`index` counts requests), e.g. a HEAD that reports the wrong size once.
+ */
+async function headerAlteringSource(
+  alter: (request: { method: string; url: string; index: number }, headers: Record<string, string | string[] | undefined>) => void,
+): Promise<{ client: S3Client; close: () => Promise<void> }> {
+  const upstream = new URL(rgwClients().endpoint);
+  let index = 0;
+  const server = createServer((req, res) => {
+    const request = { method: req.method ?? 'GET', url: req.url ?? '/', index: index++ };
+    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      const headers = { ...answer.headers };
+      alter(request, headers);
+      res.writeHead(answer.statusCode ?? 502, headers);
+      answer.pipe(res);
+    });
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = createSourceClient({ endpoint: `http://127.0.0.1:${port}`, credentials: inject('rgw').source });
+  return { client, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe('replies that misdescribe the source', () => {
+  const replicateVia = (client: S3Client, key: string) =>
+    replicateObject({ client, bucket: src, key }, { client: target, bucket: dst, key }, { ...small, recheckSource: false });
+
+  it('a HEAD reporting a short size once: the ranged reads name the real size, and the copy starts over', async () => {
+    const key = 'misdescribed/short-head.bin';
+    await putMultipartObject(source, src, key, 3 * PART + 7, 2 * PART);
+    let lied = false;
+    const proxy = await headerAlteringSource((request, headers) => {
+      if (request.method === 'HEAD' && request.url.includes('short-head') && !lied) {
+        lied = true;
+        headers['content-length'] = String(3 * PART + 6);
+      }
+    });
+    try {
+      const result = expectStatus(await replicateVia(proxy.client, key), 'replicated');
+      expect(result.restarts).toBe(1);
+      await expectExactReplica(key);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a part read without the metadata once: the copy starts over instead of writing it stripped', async () => {
+    const key = 'misdescribed/stripped-get.bin';
+    await putObject(source, src, key, randomBody(2 * PART + 3), { ContentType: 'application/x-kept', Metadata: { owner: 'ops' } });
+    let stripped = false;
+    const proxy = await headerAlteringSource((request, headers) => {
+      if (request.method === 'GET' && request.url.includes('stripped-get') && !stripped) {
+        stripped = true;
+        for (const name of Object.keys(headers)) if (name.startsWith('x-amz-meta-')) delete headers[name];
+        headers['content-type'] = 'binary/octet-stream';
+      }
+    });
+    try {
+      const result = expectStatus(await replicateVia(proxy.client, key), 'replicated');
+      expect(result.restarts).toBe(1);
+      await expectExactReplica(key);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('an upload aborted by someone else mid-copy is started over, not reported as a refusal', async () => {
+    const key = 'misdescribed/aborted-upload.bin';
+    await putMultipartObject(source, src, key, 4 * PART, PART);
+    let aborted = false;
+    const result = await replicate(key, {
+      ...small,
+      concurrency: 1,
+      onCheckpoint: async (checkpoint) => {
+        if (aborted || checkpoint.parts.length !== 1) return;
+        aborted = true;
+        await target.send(new AbortMultipartUploadCommand({ Bucket: dst, Key: key, UploadId: checkpoint.uploadId }));
+      },
+    });
+    expect(expectStatus(result, 'replicated').restarts).toBe(1);
+    await expectExactReplica(key);
   });
 });
 

@@ -294,4 +294,35 @@ describe('servers that answer wrongly', () => {
       await proxy.close();
     }
   }, 60_000);
+
+  it('a listing page cut mid-XML, or empty, once is asked for again and the listing completes', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('cut-list-src'));
+    for (let i = 0; i < 5; i++) await putObject(direct.source, src, `k${i}`, randomBody(10));
+    const isList = (r: ProxiedRequest) => r.method === 'GET' && r.key === '' && /(^|&)list-type=2/.test(r.query);
+    let damage: 'cut' | 'empty' = 'cut';
+    let damaged = 0;
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      rewrite: (r, body) => {
+        if (!isList(r) || !/(^|&)continuation-token=/.test(r.query) || damaged > 0) return undefined;
+        damaged += 1;
+        return damage === 'cut' ? body.subarray(0, Math.floor(body.length / 2)) : Buffer.alloc(0);
+      },
+    });
+    const source = createSourceClient({ endpoint: proxy.endpoint, credentials: rgw.source, maxAttempts: 1 });
+    try {
+      for (const kind of ['cut', 'empty'] as const) {
+        damage = kind;
+        damaged = 0;
+        const keys: string[] = [];
+        for await (const object of listObjects(source, 'source', src, '', { pageSize: 2 })) keys.push(object.key);
+        expect(keys, kind).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+        expect(damaged).toBe(1);
+      }
+    } finally {
+      source.destroy();
+      await proxy.close();
+    }
+  }, 60_000);
 });
