@@ -4,7 +4,7 @@ import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ConfigurationError, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
 import { isCredentialError } from '../engine/errors.js';
 import { ReplicationFailure } from '../engine/failures.js';
-import { secretLabel, TargetSecret } from '../lambda/target-secret.js';
+import { SecretUnavailableError, secretLabel, TargetSecret } from '../lambda/target-secret.js';
 import { UsageError } from './errors.js';
 import { formatS3Location, type S3Location } from './s3-location.js';
 
@@ -101,6 +101,17 @@ export async function targetClient(
 }
 
 function asUsage(error: unknown, name: string): Error {
+  if (error instanceof SecretUnavailableError) {
+    // Worded for the Lambda, which retries; here the user runs the command again.
+    const reason = error.message.replace(' (will retry)', '');
+    return new ReplicationFailure(
+      'unavailable',
+      `${reason} (${name}): check the network, and that AWS_REGION is the secret's region (or give its full ARN); then try again`,
+      true,
+      undefined,
+      { cause: error },
+    );
+  }
   if (error instanceof ConfigurationError) {
     return new UsageError(
       error.message
@@ -132,7 +143,9 @@ export function explainConnectionFailure(error: unknown, options: ConnectionOpti
   }
   if (!(error instanceof ReplicationFailure)) return error;
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
-  if (cause?.code === 'ENOTFOUND' && typeof cause.message === 'string') return new UsageError(cause.message);
+  // A host named in an endpoint URL that does not resolve is a typo to fix; AWS S3's own host not
+  // resolving is the network's doing (exit 1, try again).
+  if (cause?.code === 'ENOTFOUND' && typeof cause.message === 'string' && cause.message.includes('check the URL')) return new UsageError(cause.message);
   if (error.reason === 'target-credentials') {
     return new ReplicationFailure(error.reason, `${error.message} (from ${targetKeysSource(options)})`, false, error.errorCode, { cause: error });
   }

@@ -20,7 +20,8 @@ function formatSeconds(seconds: number): string {
 
 /** What a command shows while it works: a live bar on a terminal, plain lines otherwise. */
 export interface ProgressView {
-  plan(objects: number, bytes: number): void;
+  /** `objects` to copy or delete (`bytes` to copy), and `checks` the listings showed identical, to confirm. */
+  plan(objects: number, bytes: number, checks: number): void;
   bytes(count: number): void;
   item(item: SyncItem): void;
   stop(): void;
@@ -40,8 +41,8 @@ function line(item: SyncItem, label: string = item.status): string {
 /** Plain lines on stderr: one per object that changed or failed. */
 export function plainProgress(write: (text: string) => void, quiet = false): ProgressView {
   return {
-    plan: (objects, bytes) => {
-      if (!quiet) write(`to do: ${objects} object${objects === 1 ? '' : 's'}, ${formatBytes(bytes)}\n`);
+    plan: (objects, bytes, checks) => {
+      if (!quiet) write(`to do: ${objects} object${objects === 1 ? '' : 's'}, ${formatBytes(bytes)}${checks ? `; ${checks} to confirm` : ''}\n`);
     },
     bytes: () => undefined,
     item: (item) => {
@@ -58,7 +59,8 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{bar} {percentage}% | {done}/{objects} objects | {transferred} of {size} | {rate} | ETA {eta}',
+      // cli-progress owns {eta}; ours is {eta_text}.
+      format: '{bar} {percentage}% | {done}/{objects} objects | {transferred} of {size} | {rate} | ETA {eta_text}',
       hideCursor: true,
       etaBuffer: 50,
       fps: 5,
@@ -78,12 +80,12 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
       transferred: formatBytes(bytes),
       size: formatBytes(total),
       rate: `${formatBytes(perSecond)}/s`,
-      eta: bytes >= total ? '0s' : perSecond > 0 ? formatSeconds((total - bytes) / perSecond) : '--',
+      eta_text: bytes >= total ? '0s' : perSecond > 0 ? formatSeconds((total - bytes) / perSecond) : '--',
     };
   };
   return {
-    plan: (o, b) => {
-      objects = o;
+    plan: (o, b, checks) => {
+      objects = o + checks;
       total = b;
       bar.start(Math.max(1, b), 0, payload());
     },
@@ -92,8 +94,7 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
       bar.update(Math.min(bytes, Math.max(1, total)), payload());
     },
     item: (item) => {
-      if (item.status === 'identical' && objects === 0) return;
-      if (item.status !== 'identical') done += 1;
+      done += 1;
       // A replica the listings showed identical but another tool wrote is copied after all.
       objects = Math.max(objects, done);
       if (item.status === 'failed') stream.write(`\r\x1b[K${line(item)}\n`);

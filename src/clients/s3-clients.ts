@@ -248,9 +248,12 @@ function explainDns(error: unknown, options: { endpoint: URL | undefined; label:
   const host = (error as { hostname?: string }).hostname ?? options.endpoint?.hostname ?? 'the endpoint host';
   const where = options.endpointSource ? ` in ${options.endpointSource}` : '';
   error.message =
-    code === 'ENOTFOUND'
-      ? `${options.label} host "${host}" could not be resolved (DNS ENOTFOUND): check the URL${where}${options.endpoint ? ` (${options.endpoint.origin})` : ''}`
-      : `${options.label} host "${host}" could not be resolved right now (DNS EAI_AGAIN): check the network and DNS, then try again`;
+    code === 'ENOTFOUND' && options.endpoint
+      ? `${options.label} host "${host}" could not be resolved (DNS ENOTFOUND): check the URL${where} (${options.endpoint.origin})`
+      : code === 'ENOTFOUND'
+        ? // No endpoint was given: this is AWS S3's own host, which exists; the network or DNS does not work.
+          `${options.label} host "${host}" (AWS S3) could not be resolved (DNS ENOTFOUND): check the network and DNS, then try again`
+        : `${options.label} host "${host}" could not be resolved right now (DNS EAI_AGAIN): check the network and DNS, then try again`;
   return error;
 }
 

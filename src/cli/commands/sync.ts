@@ -65,7 +65,7 @@ export function registerSync(program: Command): void {
         checkpoints: new CheckpointStore(options.stateDir),
         signal: cancel.signal,
         pause: pause.signal,
-        onPlan: ({ objects, bytes }) => view.plan(objects, bytes),
+        onPlan: ({ objects, bytes, identical }) => view.plan(objects, bytes, identical),
         onBytes: (bytes) => view.bytes(bytes),
         onObject: (item) => view.item(item),
         requestStats: stats,
