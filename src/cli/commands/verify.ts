@@ -104,9 +104,11 @@ export function registerVerify(program: Command): void {
     } else {
       for (const p of problems) process.stdout.write(`${p.problem.padEnd(10)} ${displayKey(p.key)}${p.details ? `: ${p.details.join('; ')}` : ''}\n`);
       process.stderr.write(
-        `${identical ? 'identical' : 'DIFFERENT'}: ${counts.source} source objects, ${counts.target} target objects, ${counts.missing} missing, ${counts.extra} extra, ${counts.mismatched} mismatched${counts.unchecked ? `, ${counts.unchecked} unchecked` : ''}${options.deep ? ' (deep)' : ''}\n`,
+        `${identical ? 'identical' : 'DIFFERENT'}: ${objects(counts.source, 'source')}, ${objects(counts.target, 'target')}, ${counts.missing} missing, ${counts.extra} extra, ${counts.mismatched} mismatched${counts.unchecked ? `, ${counts.unchecked} unchecked` : ''}${options.deep ? ' (deep)' : ''}\n`,
       );
     }
     process.exitCode = identical ? EXIT.ok : EXIT.failures;
   });
 }
+
+const objects = (count: number, side: string) => `${count} ${side} object${count === 1 ? '' : 's'}`;
