@@ -47,8 +47,11 @@ export interface ReplicatorConfig {
   lagAlarmSeconds: number;
 }
 
-/** Source buckets the s3-notifications path can serve: SQS policies hold at most 20 statements. */
-export const MAX_NOTIFICATION_BUCKETS = 19;
+/**
+ * Source buckets the s3-notifications path can serve: SQS policies hold at most 20 statements,
+ * one per bucket plus the TLS rule and the same-account rule.
+ */
+export const MAX_NOTIFICATION_BUCKETS = 18;
 
 /** Every context key the app reads, with the one-line help shown in error messages. */
 export const CONTEXT_KEYS = {
@@ -231,7 +234,7 @@ export function readReplicatorConfig(get: (key: string) => unknown, keys: readon
   else problems.push(`eventPath "${eventPathValue}" is not one of: s3-notifications (default), eventbridge`);
   if (eventPath === 's3-notifications' && sourceBuckets.length > MAX_NOTIFICATION_BUCKETS) {
     problems.push(
-      `sourceBuckets lists ${sourceBuckets.length} buckets: S3 notifications need one queue policy statement per bucket and SQS allows 20 (one is the TLS rule), so at most ${MAX_NOTIFICATION_BUCKETS}; pass -c eventPath=eventbridge (one rule for any number of buckets) or split them across stacks`,
+      `sourceBuckets lists ${sourceBuckets.length} buckets: S3 notifications need one queue policy statement per bucket and SQS allows 20 (two are the TLS and same-account rules), so at most ${MAX_NOTIFICATION_BUCKETS}; pass -c eventPath=eventbridge (one rule for any number of buckets) or split them across stacks`,
     );
   }
 

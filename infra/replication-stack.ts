@@ -41,6 +41,7 @@ export class ReplicationStack extends Stack {
     this.sourceEvents = new SourceEvents(this, 'SourceEvents', {
       sourceBuckets: config.sourceBuckets,
       queue: this.queues.queue,
+      deadLetterQueue: this.queues.deadLetterQueue,
       eventPath: config.eventPath,
       replicateDeletes: config.replicateDeletes,
       replicateTags: config.replicateTags,

@@ -1,5 +1,7 @@
+import { Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -10,6 +12,8 @@ import { fitDescription } from './description.js';
 export interface SourceEventsProps {
   sourceBuckets: readonly string[];
   queue: sqs.IQueue;
+  /** Where EventBridge puts events it could not deliver to the queue within its retries. */
+  deadLetterQueue: sqs.IQueue;
   eventPath: EventPath;
   replicateDeletes: boolean;
   replicateTags: boolean;
@@ -64,6 +68,18 @@ export class SourceEvents extends Construct {
       for (const bucket of this.buckets) {
         for (const type of types) bucket.addEventNotification(type, destination);
       }
+      // Bucket names are global: a bucket of ours deleted and re-created by another account
+      // must not be able to feed this queue. (One statement for all buckets.)
+      props.queue.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyThisAccountsBuckets',
+          effect: iam.Effect.DENY,
+          principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+          actions: ['sqs:SendMessage'],
+          resources: [props.queue.queueArn],
+          conditions: { StringNotEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+        }),
+      );
       return;
     }
 
@@ -75,8 +91,9 @@ export class SourceEvents extends Construct {
         detailType: eventBridgeDetailTypes(props),
         detail: { bucket: { name: [...props.sourceBuckets] } },
       },
-      // EventBridge retries a failed delivery for up to 24 hours (its default retry policy).
-      targets: [new targets.SqsQueue(props.queue)],
+      // EventBridge retries a failed delivery for up to 24 hours (its default retry policy), then
+      // puts the event in the dead-letter queue, whose alarm fires; a redrive replays it.
+      targets: [new targets.SqsQueue(props.queue, { deadLetterQueue: props.deadLetterQueue })],
     });
   }
 }

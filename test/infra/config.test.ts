@@ -149,13 +149,13 @@ describe('infra context', () => {
     expect(() => read({ ...BASE, sourceBuckets: Array.from({ length: 40 }, (_, i) => `source-bucket-number-${i}`).join(','), eventPath: 'eventbridge' })).not.toThrow();
   });
 
-  it('limits S3 notifications to 19 source buckets (SQS allows 20 policy statements), not EventBridge', () => {
+  it('limits S3 notifications to 18 source buckets (SQS allows 20 policy statements), not EventBridge', () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `src-${i}`).join(',');
-    expect(() => read({ ...BASE, sourceBuckets: names(19) })).not.toThrow();
-    expect(problems({ ...BASE, sourceBuckets: names(20) })).toEqual([
-      expect.stringMatching(/^sourceBuckets lists 20 buckets: .* at most 19; pass -c eventPath=eventbridge/),
+    expect(() => read({ ...BASE, sourceBuckets: names(18) })).not.toThrow();
+    expect(problems({ ...BASE, sourceBuckets: names(19) })).toEqual([
+      expect.stringMatching(/^sourceBuckets lists 19 buckets: .* at most 18; pass -c eventPath=eventbridge/),
     ]);
-    expect(() => read({ ...BASE, sourceBuckets: names(20), eventPath: 'eventbridge' })).not.toThrow();
+    expect(() => read({ ...BASE, sourceBuckets: names(19), eventPath: 'eventbridge' })).not.toThrow();
   });
 
   it('rejects a misspelt key instead of ignoring it, with a hint', () => {

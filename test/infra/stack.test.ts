@@ -134,6 +134,14 @@ describe('ReplicationStack, default context (one bucket, existing secret by name
             Action: Match.arrayWith(['sqs:SendMessage']),
             Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::source-a']] } } },
           }),
+          // Bucket names are global: only this account's buckets may send.
+          Match.objectLike({
+            Sid: 'OnlyThisAccountsBuckets',
+            Effect: 'Deny',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Condition: { StringNotEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          }),
         ]),
       },
     });
@@ -243,7 +251,8 @@ describe('ReplicationStack, other contexts', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: { source: ['aws.s3'], 'detail-type': ['Object Created', 'Object Restore Completed', 'Object Deleted'], detail: { bucket: { name: ['source-a', 'source-b'] } } },
       State: 'ENABLED',
-      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })],
+      // Undeliverable events go to the dead-letter queue (and its alarm), not nowhere.
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': [idOf(stack, stack.queues.deadLetterQueue), 'Arn'] } } })],
     });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [ref(queueId)],
