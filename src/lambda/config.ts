@@ -128,6 +128,10 @@ export function loadLambdaConfig(env: NodeJS.ProcessEnv = process.env): LambdaCo
   if (targetPrefix.startsWith('/')) {
     problems.push(`TARGET_PREFIX "${targetPrefix}" starts with "/": remove it (keys have no leading slash; e.g. from-aws/)`);
   }
+  const placeholder = [...targetPrefix.matchAll(/\$?\{[^}]*\}/g)].map((m) => m[0]).find((p) => p !== '{bucket}');
+  if (placeholder) {
+    problems.push(`TARGET_PREFIX "${targetPrefix}" contains ${placeholder}: the only placeholder is {bucket} (the source bucket), written exactly so`);
+  }
 
   const keyFilter = readKeyFilter();
 

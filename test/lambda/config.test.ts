@@ -212,6 +212,13 @@ describe('loadLambdaConfig: TARGET_PREFIX', () => {
     expect(withBase({ TARGET_PREFIX: 'backup-' }).targetPrefix).toBe('backup-');
   });
 
+  it('takes {bucket} for the source bucket, and names any other placeholder as a typo', () => {
+    expect(withBase({ TARGET_PREFIX: '{bucket}/' }).targetPrefix).toBe('{bucket}/');
+    for (const typo of ['{Bucket}/', '${bucket}/', 'x/{key}/']) {
+      expect(problems({ ...BASE, TARGET_PREFIX: typo })).toEqual([expect.stringMatching(/contains .*: the only placeholder is \{bucket\}/)]);
+    }
+  });
+
   it('must not start with /', () => {
     expect(problems({ ...BASE, TARGET_PREFIX: '/from-aws/' })).toEqual([
       'TARGET_PREFIX "/from-aws/" starts with "/": remove it (keys have no leading slash; e.g. from-aws/)',
