@@ -99,6 +99,16 @@ export function bodyMd5FromEtag(head: ObjectResponse): string | undefined {
 }
 
 /**
+ * Whether the ETag a write returned is the MD5 of what was written: not when the target encrypts
+ * with SSE-KMS (a bucket default on AWS) or SSE-C. Content-MD5 still had the server check the
+ * bytes; only the comparison of ETags is left out.
+ */
+export function writeEtagIsMd5(response: { ServerSideEncryption?: string | undefined; SSECustomerAlgorithm?: string | undefined }): boolean {
+  if (response.SSECustomerAlgorithm) return false;
+  return response.ServerSideEncryption === undefined || response.ServerSideEncryption === 'AES256';
+}
+
+/**
  * A header value as the server meant it. Node reads header bytes as Latin-1, so a value a server
  * sent as raw UTF-8 (RGW, MinIO and others store non-ASCII metadata as given) arrives as one
  * character per byte; when those bytes are valid UTF-8 this gives back the text. ASCII values,

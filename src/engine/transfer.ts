@@ -14,7 +14,7 @@ import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
-import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, headersDigest, type ObjectState, type ReplicaOrigin } from './metadata.js';
+import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, writeEtagIsMd5, headersDigest, type ObjectState, type ReplicaOrigin } from './metadata.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -385,11 +385,14 @@ export async function putBody(read: SourceRead, target: Destination, ctx: Transf
   );
   const expectedEtag = read.md5.toString('hex');
   const returned = unquoteEtag(response.ETag);
-  if (PLAIN_MD5.test(returned) && returned !== expectedEtag) {
+  const comparable = writeEtagIsMd5(response);
+  if (comparable && PLAIN_MD5.test(returned) && returned !== expectedEtag) {
     throw new ReplicationFailure('integrity', `target stored ETag ${returned}, expected MD5 ${expectedEtag}`, true);
   }
   ctx.onProgress?.(size);
-  return { method: 'single-put', parts: 1, expectedEtag, etagVerified: returned === expectedEtag, resumedParts: 0 };
+  return comparable
+    ? { method: 'single-put', parts: 1, expectedEtag, etagVerified: returned === expectedEtag, resumedParts: 0 }
+    : { method: 'single-put', parts: 1, expectedEtag: '', etagVerified: false, resumedParts: 0 };
 }
 
 /** Copies an object with one GET and one PUT carrying Content-MD5. */
@@ -615,6 +618,8 @@ export async function putMultipart(
   // it before the upload is completed. Not for a resumed copy, whose earlier parts are not here.
   const whole = resumedParts === 0 && PLAIN_MD5.test(state.etag) ? new InOrderMd5() : undefined;
   const sentMd5 = new Map<number, string>();
+  /** The target encrypts with SSE-KMS or SSE-C: its ETags are not MD5s and are not compared. */
+  let encryptedEtags = false;
 
   const uploadPart = async (partNumber: number): Promise<void> => {
     const range = partRange(partNumber, plan.partSize, state.size);
@@ -641,7 +646,8 @@ export async function putMultipart(
       ).catch(uploadVanished);
       const sent = digest.toString('hex');
       const etag = unquoteEtag(response.ETag);
-      if (PLAIN_MD5.test(etag) && etag !== sent) {
+      if (!writeEtagIsMd5(response)) encryptedEtags = true;
+      else if (PLAIN_MD5.test(etag) && etag !== sent) {
         throw new ReplicationFailure('integrity', `target stored part ${partNumber} with ETag ${etag}, expected MD5 ${sent}`, true);
       }
       done.set(partNumber, { partNumber, etag: etag || sent, size });
@@ -711,7 +717,7 @@ export async function putMultipart(
       method: 'multipart',
       parts: parts.length,
       partSize: plan.partSize,
-      expectedEtag: parts.every((p) => PLAIN_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
+      expectedEtag: !encryptedEtags && parts.every((p) => PLAIN_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
       etagVerified: false,
       resumedParts,
       uploadId: activeUploadId,
