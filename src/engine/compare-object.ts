@@ -65,7 +65,7 @@ export async function compareObject(
   if (!b) return { state: 'missing-target' };
   const differences: string[] = [];
   if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
-  else if (!isReplicaOf(b, a, source.bucket)) differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
+  else if (!isReplicaOf(b, a, { sourceBucket: source.bucket })) differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
   if (options.tags) {
     const [ta, tb] = await Promise.all([readTags('source', source.client, source.bucket, source.key), readTags('target', target.client, target.bucket, target.key)]);
     if (tb === 'unsupported') differences.push('the target does not support tags');

@@ -14,6 +14,11 @@ export const REPLICA_METADATA = {
   /** A digest of the source's copied headers and user metadata (see `headersDigest`). */
   sourceHeaders: `${REPLICA_METADATA_PREFIX}source-headers`,
   sourceBucket: `${REPLICA_METADATA_PREFIX}source-bucket`,
+  /**
+   * The MD5 of the body written, only when the source's ETag looks like an MD5 but is not the
+   * body's (some S3-compatible servers): a replica's ETag is then compared with this instead.
+   */
+  bodyMd5: `${REPLICA_METADATA_PREFIX}body-md5`,
 } as const;
 
 /**
@@ -24,6 +29,7 @@ const MARKERS_BY_NEED = [
   REPLICA_METADATA.sourceHeaders,
   REPLICA_METADATA.sourceLastModified,
   REPLICA_METADATA.sourceBucket,
+  REPLICA_METADATA.bodyMd5,
   REPLICA_METADATA.sourceVersionId,
   REPLICA_METADATA.sourceEtag,
 ] as const;
@@ -157,6 +163,18 @@ export interface ReplicaOrigin {
   sourceBucket?: string;
   /** The target's limit on user metadata (UTF-8 bytes of keys and values); none when absent. */
   maxMetadataBytes?: number;
+  /** The MD5 of the body written, when the source's MD5-like ETag is not it. */
+  bodyMd5?: string;
+}
+
+/** S3's and Lyve Cloud's limit on user metadata. */
+const DEFAULT_MAX_METADATA_BYTES = 2048;
+
+/** Whether at least the source-ETag marker fits beside the source's own metadata. */
+export function markersFit(source: ObjectState, maxMetadataBytes: number | undefined): boolean {
+  if (maxMetadataBytes === undefined) return true;
+  const own = metadataBytes(userMetadata(source));
+  return own + Buffer.byteLength(REPLICA_METADATA.sourceEtag) + Buffer.byteLength(source.etag) <= maxMetadataBytes;
 }
 
 /** User metadata size as S3 counts it: the UTF-8 bytes of every key and value. */
@@ -203,6 +221,7 @@ export function replicaMetadata(source: ObjectState, origin: ReplicaOrigin = {})
   if (source.versionId) markers[REPLICA_METADATA.sourceVersionId] = source.versionId;
   if (source.lastModified) markers[REPLICA_METADATA.sourceLastModified] = source.lastModified.toISOString();
   if (origin.sourceBucket) markers[REPLICA_METADATA.sourceBucket] = origin.sourceBucket;
+  if (origin.bodyMd5) markers[REPLICA_METADATA.bodyMd5] = origin.bodyMd5;
   markers[REPLICA_METADATA.sourceHeaders] = headersDigest(source);
   if (origin.maxMetadataBytes !== undefined) {
     const room = origin.maxMetadataBytes - metadataBytes(metadata);
@@ -243,6 +262,7 @@ export interface RecordedSource {
   lastModified?: string;
   headers?: string;
   bucket?: string;
+  bodyMd5?: string;
 }
 
 export function recordedSource(replica: ObjectState): RecordedSource | undefined {
@@ -258,6 +278,8 @@ export function recordedSource(replica: ObjectState): RecordedSource | undefined
   if (headers) recorded.headers = headers;
   const bucket = m[REPLICA_METADATA.sourceBucket];
   if (bucket) recorded.bucket = bucket;
+  const bodyMd5 = m[REPLICA_METADATA.bodyMd5];
+  if (bodyMd5) recorded.bodyMd5 = bodyMd5;
   return recorded;
 }
 
@@ -285,7 +307,12 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
  * the ETag but not the time). Without markers (copied by another tool): same size and ETag, and
  * the same content type and user metadata.
  */
-export function isReplicaOf(target: ObjectState, source: ObjectState, sourceBucket?: string): boolean {
+export function isReplicaOf(
+  target: ObjectState,
+  source: ObjectState,
+  context: { sourceBucket?: string; maxMetadataBytes?: number } = {},
+): boolean {
+  const { sourceBucket, maxMetadataBytes = DEFAULT_MAX_METADATA_BYTES } = context;
   if (target.size !== source.size) return false;
   const recorded = recordedSource(target);
   if (recorded) {
@@ -299,7 +326,17 @@ export function isReplicaOf(target: ObjectState, source: ObjectState, sourceBuck
       !fromOtherBucket(target, sourceBucket) &&
       // Written in one PUT from a source whose ETag is its MD5, a replica has that ETag: another
       // plain MD5 is another body (changed on the target, markers kept).
-      !(source.etagIsMd5 && target.etagIsMd5 && target.etag !== source.etag)
+      !(source.etagIsMd5 && target.etagIsMd5 && target.etag !== source.etag && target.etag !== recorded.bodyMd5)
+    );
+  }
+  if (!markersFit(source, maxMetadataBytes)) {
+    // Written without markers, as the source's own metadata left no room: same size and headers,
+    // written since the source last changed. (An ETag tells only for single-part copies.)
+    return (
+      headersDigest(target) === headersDigest(source) &&
+      target.lastModified !== undefined &&
+      source.lastModified !== undefined &&
+      target.lastModified.getTime() >= source.lastModified.getTime()
     );
   }
   return (

@@ -3,7 +3,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
 import { headObject as head } from './head-object.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
-import { fromOtherBucket, headersDigest, isReplicaOf, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
+import { fromOtherBucket, headersDigest, isReplicaOf, markersFit, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
 import { readSourceTags, writeTargetTags, type TagSet } from './tags.js';
 import { TransferBudget } from './transfer-budget.js';
 import {
@@ -100,6 +100,7 @@ export async function replicateObject(
     origin: { sourceBucket: source.bucket, ...(limits.maxMetadataBytes !== undefined && { maxMetadataBytes: limits.maxMetadataBytes }) },
   };
   const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
+  const replicaContext = { sourceBucket: source.bucket, ...(limits.maxMetadataBytes !== undefined && { maxMetadataBytes: limits.maxMetadataBytes }) };
   const dest: Destination = { client: target.client, bucket: target.bucket, key: target.key };
   let resume = options.resume;
   let restarts = 0;
@@ -132,7 +133,10 @@ export async function replicateObject(
       recheck ? head(source.client, 'source', source.bucket, source.key, undefined, signal) : current,
     ]);
     if (!written.etagVerified) {
-      if (!replica || recordedSource(replica)?.etag !== current.etag) {
+      const recordedEtag = replica && recordedSource(replica)?.etag;
+      // Without markers only when the source's own metadata left them no room.
+      const ours = replica !== undefined && (recordedEtag === current.etag || (recordedEtag === undefined && !markersFit(current, limits.maxMetadataBytes)));
+      if (!replica || !ours) {
         // Another writer replaced the key between our write and this read, or the target
         // acknowledged a write it does not hold: make sure no upload stays open, and start over.
         if (written.uploadId) await abortUpload(dest, written.uploadId).catch(() => undefined);
@@ -202,7 +206,7 @@ export async function replicateObject(
           targetBeforeCopy = existingPromise;
           const fast = await withWholeObject(hinted, ctx, async (read) => {
             const existing = await existingPromise;
-            if (existing && isReplicaOf(existing, read.state, source.bucket)) return { current: read.state, existing };
+            if (existing && isReplicaOf(existing, read.state, replicaContext)) return { current: read.state, existing };
             return { current: read.state, written: await putBody(read, dest, ctx) };
           }).catch((error: unknown) => {
             if (error instanceof SourceChangedError) return undefined; // changed since the hint: the slow path below
@@ -227,7 +231,8 @@ export async function replicateObject(
           // A continued upload of an object that is gone now will never be completed.
           if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
           resume = undefined;
-          if (!options.deleteWhenSourceMissing || !existing || fromOtherBucket(existing, source.bucket)) {
+          const othersReplica = existing !== undefined && fromOtherBucket(existing, source.bucket) && options.deleteWhenSourceMissing !== 'any';
+          if (!options.deleteWhenSourceMissing || !existing || othersReplica) {
             return { ...base(), status: 'skipped', reason: 'source-missing' };
           }
           await s3Call('target', target.bucket, 's3:DeleteObject', () =>
@@ -240,7 +245,7 @@ export async function replicateObject(
           return { ...base(), status: 'deleted' };
         }
 
-        if (existing && isReplicaOf(existing, current, source.bucket)) {
+        if (existing && isReplicaOf(existing, current, replicaContext)) {
           // A continued upload whose object is already complete (e.g. a redelivered continuation).
           if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
           return await skipIdentical(current);

@@ -363,6 +363,10 @@ export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, u
  */
 export async function putBody(read: SourceRead, target: Destination, ctx: TransferContext): Promise<WrittenObject> {
   const size = read.body.length;
+  // A source ETag that looks like an MD5 but is not the body's: record the body's, so that later
+  // runs do not take this replica's (true) ETag for a body changed on the target.
+  const md5Hex = read.md5.toString('hex');
+  const origin = !read.md5FromEtag && PLAIN_MD5.test(read.state.etag) && md5Hex !== read.state.etag ? { ...ctx.origin, bodyMd5: md5Hex } : ctx.origin;
   const nonAscii: string[] = [];
   const command = withSourceHeaders(
     unsignedPayload(
@@ -372,7 +376,7 @@ export async function putBody(read: SourceRead, target: Destination, ctx: Transf
         Body: read.body,
         ContentLength: size,
         ContentMD5: read.md5.toString('base64'),
-        ...writeParameters(read.state, ctx.origin),
+        ...writeParameters(read.state, origin),
       }),
     ),
     read.state,

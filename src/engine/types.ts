@@ -45,8 +45,12 @@ export interface ReplicateOptions {
   budget?: TransferBudget;
   /** Copy object tags (default false). */
   copyTags?: boolean;
-  /** Delete the target key when the source key does not exist now (default false). */
-  deleteWhenSourceMissing?: boolean;
+  /**
+   * Delete the target key when the source key does not exist now (default false). `'any'` also
+   * deletes a replica that records another source bucket (sync --delete mirrors a prefix); with
+   * `true` such a replica is left to its own bucket's events.
+   */
+  deleteWhenSourceMissing?: boolean | 'any';
   /** Limits of the target service (default: Lyve Cloud's). */
   limits?: Partial<TargetLimits>;
   /** How often to start over when the source changes while it is being copied (default 3). */

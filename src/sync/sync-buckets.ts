@@ -262,7 +262,8 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     const result = await replicateObject(src, dst, {
       // The listings already said what the source is and whether the target has the key (but a
       // hint would read the body of a small object whose tags are all that may differ).
-      ...(!tagsOnly.has(object.key) && { sourceHint: { etag: object.etag, size: object.size } }),
+      // Nor for a listing-identical object another tool copied: two HEADs tell, without its body.
+      ...(!tagsOnly.has(object.key) && !unconfirmed.has(object.key) && { sourceHint: { etag: object.etag, size: object.size } }),
       targetKnownMissing: !existing.has(relative),
       // A listing is a snapshot: what changes on the source after it is the next run's (or the Lambda's) work.
       recheckSource: false,
@@ -296,7 +297,8 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
       }
     }
     if (!keepCheckpoint) await checkpoints?.remove(src, dst);
-    if (result.status === 'skipped') options.onBytes?.(object.size);
+    // Planned bytes are done; an object confirmed identical by the engine was not in the plan.
+    if (result.status === 'skipped' && !unconfirmed.has(object.key)) options.onBytes?.(object.size);
     return { result };
   };
 
@@ -353,7 +355,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     const result = await replicateObject(
       { client: source.client, bucket: source.bucket, key },
       { client: target.client, bucket: target.bucket, key: targetKey },
-      { budget, partSize, signal, deleteWhenSourceMissing: true },
+      { budget, partSize, signal, deleteWhenSourceMissing: 'any' },
     );
     report(itemFromResult(key, targetKey, result));
   });
