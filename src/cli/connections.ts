@@ -1,3 +1,4 @@
+import { lookup } from 'node:dns/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
@@ -170,6 +171,17 @@ function credentialsProviderError(error: unknown): Error | undefined {
   return undefined;
 }
 
+/** Whether two host names resolve to a common address (false when either does not resolve). */
+async function sharesAddress(a: string, b: string): Promise<boolean> {
+  const addresses = async (host: string) => new Set((await lookup(host.replace(/^\[|\]$/g, ''), { all: true })).map((entry) => entry.address));
+  try {
+    const [x, y] = await Promise.all([addresses(a), addresses(b)]);
+    return [...x].some((address) => y.has(address));
+  } catch {
+    return false;
+  }
+}
+
 /** scheme://host:port of an endpoint, lower-case, default ports made explicit. */
 function endpointOrigin(endpoint: { protocol: string; hostname: string; port?: number | undefined }): string {
   const protocol = endpoint.protocol.replace(/:$/, '').toLowerCase();
@@ -198,7 +210,12 @@ export async function assertNoOverlap(
   if (sourceUrl) {
     try {
       const url = new URL(sourceUrl);
-      same = endpointOrigin({ protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined }) === endpointOrigin(targetEndpoint);
+      const sourceEndpoint = { protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined };
+      same =
+        endpointOrigin(sourceEndpoint) === endpointOrigin(targetEndpoint) ||
+        // Two names of one server (localhost and 127.0.0.1): same scheme and port, a shared address.
+        (endpointOrigin({ ...sourceEndpoint, hostname: '' }) === endpointOrigin({ ...targetEndpoint, hostname: '' }) &&
+          (await sharesAddress(sourceEndpoint.hostname, targetEndpoint.hostname)));
     } catch {
       return; // an invalid source endpoint is reported when it is used
     }

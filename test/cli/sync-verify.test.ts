@@ -286,6 +286,11 @@ describe('misconfiguration', () => {
         expect(run.code).toBe(2);
       }
     }
+    // Two names of one server are one endpoint.
+    const other = rgw.endpoint.replace('127.0.0.1', 'localhost');
+    const named = await cli(['sync', `s3://${src}/data/`, `s3://${src}/`, '--delete', '--source-endpoint', other], { LC_ENDPOINT_URL: rgw.endpoint });
+    expect(named.stderr).toContain('overlap');
+    expect(named.code).toBe(2);
     expect((await readBack(source, src, 'data/keep.txt')).size).toBe(13);
     // Side by side in one bucket is fine.
     const beside = await cli(['sync', `s3://${src}/data/`, `s3://${src}/copy/`, '--dry-run', ...endpoints()], { LC_ACCESS_KEY: rgw.source.accessKeyId, LC_SECRET_KEY: rgw.source.secretAccessKey });
