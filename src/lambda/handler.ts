@@ -79,7 +79,8 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
 
   return async (event: unknown, context: Context) => {
     logger.addContext(context);
-    if (context.getRemainingTimeInMillis() < 2 * reserveMs) {
+    const invocationMs = context.getRemainingTimeInMillis();
+    if (invocationMs < 2 * reserveMs) {
       logger.warn(
         `the function timeout leaves under ${(2 * reserveMs) / 1000} s for copying (${reserveMs / 1000} s are kept in reserve): large objects advance one part per invocation; raise the timeout (the CDK app uses 60 s or more)`,
       );
@@ -91,6 +92,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
       budget,
       remainingMs: () => context.getRemainingTimeInMillis(),
       reserveMs,
+      invocationMs,
       logger: logger.createChild({ persistentKeys: { bucket: task.bucket, objectKey: task.key } }),
       ...(sqs && queueUrl && { continueLater: (c: Continuation) => sendContinuation(sqs, queueUrl, c) }),
     });

@@ -37,6 +37,8 @@ export interface TaskRuntime {
   remainingMs: () => number;
   /** Kept free at the end of the invocation: copies pause before eating into it. */
   reserveMs: number;
+  /** Time the invocation had when it began. */
+  invocationMs: number;
   /** Queues a continuation; undefined when no CONTINUATION_QUEUE_URL is set. */
   continueLater?: (continuation: Continuation) => Promise<void>;
   /** The logger for this object's lines (it carries the request id and the object key). */
@@ -76,7 +78,7 @@ export async function replicateTask(
     partSize: config.partSize,
     copyTags: config.replicateTags,
     deleteWhenSourceMissing: config.replicateDeletes,
-    shouldPause: new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency).shouldPause,
+    shouldPause: new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency, runtime.invocationMs).shouldPause,
     // A create event names the object's ETag and size: small objects are then read with one
     // conditional GET. The engine still re-reads the source after writing, so stale events converge.
     ...(task.action === 'replicate' && task.eTag && task.size !== undefined && { sourceHint: { etag: task.eTag, size: task.size } }),

@@ -4,7 +4,9 @@ import type { TransferProgress } from '../engine/types.js';
  * Decides when a copy must stop so that the invocation ends cleanly: before each new part, the
  * time left must cover the parts already in flight (about one part duration, as they run in
  * parallel), completing the upload, and a safety reserve for checkpointing and replying.
- * The first part of an invocation always starts, so a copy always progresses.
+ * When the whole invocation had less than the reserve (a timeout shorter than it), the first part
+ * starts anyway, so a copy always progresses; when earlier work used the time up, the copy waits
+ * for the next invocation, which starts with the full timeout.
  */
 export class TimeBudget {
   /** When this invocation saw its first part start, and how many parts were done then. */
@@ -15,16 +17,18 @@ export class TimeBudget {
     /** Kept free at the end of the invocation for checkpointing, messages and the reply. */
     private readonly reserveMs: number,
     private readonly concurrency: number,
+    /** What the invocation had when it began: below the reserve, the timeout itself is too short. */
+    private readonly invocationMs: number = Number.POSITIVE_INFINITY,
   ) {}
 
   /** The engine's `shouldPause` hook. */
   readonly shouldPause = (progress: TransferProgress): boolean => {
     const now = Date.now();
-    // Every invocation moves at least one part forward, even with a timeout shorter than the
-    // reserve: pausing before any part would hand the same work on forever.
+    // With a timeout shorter than the reserve, pausing before any part would hand the same work
+    // on forever: every invocation moves at least one part forward.
     if (!this.start) {
       this.start = { at: now, partsDone: progress.partsDone };
-      return false;
+      if (this.invocationMs < this.reserveMs) return false;
     }
     const parts = progress.partsDone - this.start.partsDone;
     // Average time for one part: parts complete `concurrency` at a time.

@@ -6,6 +6,7 @@
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createHandler } from '../../src/lambda/handler.js';
+import { TimeBudget } from '../../src/lambda/time-budget.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../support/embedded-s3.js';
 import { lambdaContext, s3Event, sqsEvent } from '../support/lambda.js';
 import { MiB, createBucket, openUploads, putMultipartObject, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
@@ -88,5 +89,19 @@ describe('objects larger than one invocation', () => {
     expect(invocations).toBe(3);
     expect((await readBack(target, dst, key)).md5).toBe(md5);
     expect(await openUploads(target, dst)).toEqual([]);
+  });
+});
+
+describe('TimeBudget', () => {
+  const progress = { bytesDone: 0, bytesLeft: 100, partsDone: 0, partsLeft: 4 };
+  it('starts one part when the whole invocation had less than the reserve, and no more', () => {
+    const budget = new TimeBudget(() => 3_000, 10_000, 4, 3_000);
+    expect(budget.shouldPause(progress)).toBe(false);
+    expect(budget.shouldPause({ ...progress, partsDone: 1 })).toBe(true);
+  });
+
+  it('waits for the next invocation when earlier work in this one used the time up', () => {
+    const budget = new TimeBudget(() => 3_000, 10_000, 4, 60_000);
+    expect(budget.shouldPause(progress)).toBe(true);
   });
 });
