@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import { LYVE_CLOUD_LIMITS } from './limits.js';
 
 /**
  * User metadata keys the engine writes on every replica (as `x-amz-meta-lyve-replicator-*`),
@@ -167,9 +168,6 @@ export interface ReplicaOrigin {
   bodyMd5?: string;
 }
 
-/** S3's and Lyve Cloud's limit on user metadata. */
-const DEFAULT_MAX_METADATA_BYTES = 2048;
-
 /** Whether at least the source-ETag marker fits beside the source's own metadata. */
 export function markersFit(source: ObjectState, maxMetadataBytes: number | undefined): boolean {
   if (maxMetadataBytes === undefined) return true;
@@ -302,17 +300,18 @@ function sameRecord(a: Record<string, string>, b: Record<string, string>): boole
 }
 
 /**
- * Whether `target` already is an exact replica of `source`. With our markers: same size and the
- * recorded source ETag, version and modification time match (a metadata-only change on S3 keeps
- * the ETag but not the time). Without markers (copied by another tool): same size and ETag, and
- * the same content type and user metadata.
+ * Whether `target` already is an exact replica of `source`. With our markers: same size, and the
+ * recorded source ETag, version, modification time, headers digest and bucket match (a
+ * metadata-only change keeps the ETag, and within a second the time too). Without markers because
+ * the source's metadata left no room: same size and headers, written since. Otherwise (copied by
+ * another tool): same size and ETag, and the same content type and user metadata.
  */
 export function isReplicaOf(
   target: ObjectState,
   source: ObjectState,
   context: { sourceBucket?: string; maxMetadataBytes?: number } = {},
 ): boolean {
-  const { sourceBucket, maxMetadataBytes = DEFAULT_MAX_METADATA_BYTES } = context;
+  const { sourceBucket, maxMetadataBytes = LYVE_CLOUD_LIMITS.maxMetadataBytes } = context;
   if (target.size !== source.size) return false;
   const recorded = recordedSource(target);
   if (recorded) {

@@ -88,6 +88,8 @@ export async function replicateObject(
   if (badOption) return { ...base(), status: 'failed', reason: 'invalid-request', message: badOption, retryable: false };
   const budget = options.budget ?? new TransferBudget({ maxRequests: concurrency, maxBytes: partSize * concurrency });
   const signal = options.signal ?? new AbortController().signal;
+  /** What replicas record of their source, and what they are compared with. */
+  const replicaContext = { sourceBucket: source.bucket, ...(limits.maxMetadataBytes !== undefined && { maxMetadataBytes: limits.maxMetadataBytes }) };
   // Every request in flight listens on the signal; many parallel parts are expected, not a leak.
   setMaxListeners(0, signal);
   const ctx: TransferContext = {
@@ -97,10 +99,9 @@ export async function replicateObject(
     ...(options.onProgress && { onProgress: options.onProgress }),
     ...(options.onCheckpoint && { onCheckpoint: options.onCheckpoint }),
     ...(options.shouldPause && { shouldPause: options.shouldPause }),
-    origin: { sourceBucket: source.bucket, ...(limits.maxMetadataBytes !== undefined && { maxMetadataBytes: limits.maxMetadataBytes }) },
+    origin: replicaContext,
   };
   const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;
-  const replicaContext = { sourceBucket: source.bucket, ...(limits.maxMetadataBytes !== undefined && { maxMetadataBytes: limits.maxMetadataBytes }) };
   const dest: Destination = { client: target.client, bucket: target.bucket, key: target.key };
   let resume = options.resume;
   let restarts = 0;

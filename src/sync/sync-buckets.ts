@@ -39,6 +39,7 @@ export interface SyncOptions {
   /** Aborting it pauses: no new object starts; multipart copies stop after their parts in flight, checkpointed. */
   pause?: AbortSignal;
   /** Once listing is done: the objects and bytes that will be transferred or checked. */
+  /** `identical`: objects the listings show identical, each confirmed by one HEAD of its replica. */
   onPlan?: (plan: { objects: number; bytes: number; identical: number }) => void;
   onObject?: (item: SyncItem) => void;
   onBytes?: (bytes: number) => void;
@@ -182,7 +183,8 @@ async function pool<T>(items: T[], limit: number, stop: () => boolean, work: (it
 
 /**
  * Makes the target prefix a replica of the source prefix: lists both, skips what is already
- * identical (from the listings when they prove it, else by the engine's HEADs), replicates the
+ * identical (same listing and a replica whose markers record it: one HEAD; else the engine's
+ * HEADs, which compare the headers), replicates the
  * rest through one shared transfer budget, and with `delete` removes what the source no longer
  * has. Rerunning after an interruption redoes only what is not done.
  */
@@ -216,7 +218,6 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   /** Identical by the listings, but their tags must be compared: the engine does, by HEADs. */
   const tagsOnly = new Set<string>();
   const seen = new Set<string>();
-  let identical = 0;
   for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, { signal })) {
     const relative = object.key.slice(source.prefix.length);
     if (!filter(relative)) continue;
@@ -230,14 +231,13 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
       tagsOnly.add(object.key);
       toCopy.push(object);
     } else if (listedIdentical) {
-      identical += 1;
       toConfirm.push(object);
     } else {
       toCopy.push(object);
     }
   }
   const extra = options.delete ? [...existing.keys()].filter((relative) => !seen.has(relative) && filter(relative)) : [];
-  options.onPlan?.({ objects: toCopy.length + extra.length, bytes: toCopy.reduce((sum, o) => sum + o.size, 0), identical });
+  options.onPlan?.({ objects: toCopy.length + extra.length, bytes: toCopy.reduce((sum, o) => sum + o.size, 0), identical: toConfirm.length });
 
   let objectRetries = 0;
   const objectAttempts = Math.max(1, options.objectAttempts ?? 3);
