@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isMultipartCheckpoint, type MultipartCheckpoint } from '../engine/checkpoint.js';
@@ -38,7 +38,8 @@ export class CheckpointStore {
       .catch(() => undefined)
       .then(async () => {
         await mkdir(this.directory, { recursive: true });
-        const temporary = `${file}.${process.pid}.tmp`;
+        // Unique per write: two stores (or processes) on one directory never share a temporary file.
+        const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`;
         await writeFile(temporary, text);
         await rename(temporary, file);
       });

@@ -1,4 +1,5 @@
-import { access, constants, mkdir } from 'node:fs/promises';
+import { access, constants, mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { RequestStats } from '../../clients/s3-clients.js';
 import { CheckpointStore } from '../../sync/checkpoint-store.js';
@@ -101,10 +102,31 @@ export function registerSync(program: Command): void {
 /** Checkpoints must be writable before the first large copy needs one, not when it fails. */
 async function assertWritableDirectory(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(path.resolve(dir));
+    if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     await access(dir, constants.W_OK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new UsageError(`--state-dir "${dir}" cannot hold checkpoints (${code}): pass a writable directory`);
   }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's own recursive mkdir never settles where a directory
+ * cannot be made although its parent exists (e.g. under /proc).
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const made = await mkdir(dir).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EEXIST') return true;
+      if (error.code === 'ENOENT' && path.dirname(dir) !== dir) return false;
+      throw error;
+    },
+  );
+  if (made) return;
+  await makeDirectory(path.dirname(dir));
+  await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
 }
