@@ -56,6 +56,9 @@ function validateKey(key: string, side: string, limits: TargetLimits): void {
       false,
     );
   }
+  if (key.includes('\u0000')) {
+    throw new ReplicationFailure('invalid-request', `${side} key contains a NUL character (U+0000), which S3 requests and listings cannot carry`, false);
+  }
   if (key.isWellFormed && !key.isWellFormed()) {
     throw new ReplicationFailure('invalid-request', `${side} key is not valid UTF-8 (lone surrogate)`, false);
   }

@@ -348,6 +348,12 @@ describe('skips, deletes and missing objects', () => {
     expectStatus(await replicate(key, { ...small, deleteWhenSourceMissing: 'any' }), 'deleted');
   });
 
+  it('refuses a key with a NUL character by name', async () => {
+    const result = expectStatus(await replicate('nul/a\u0000b'), 'failed');
+    expect(result).toMatchObject({ reason: 'invalid-request', retryable: false });
+    expect(result.message).toContain('source key contains a NUL character');
+  });
+
   it('reports bad part size and concurrency options as failed results', async () => {
     for (const options of [{ partSize: 0 }, { partSize: Number.NaN }, { concurrency: 0 }, { concurrency: 1.5 }]) {
       const result = expectStatus(await replicate('skip/any', options), 'failed');
