@@ -95,8 +95,7 @@ export function terminalProgress(stream: NodeJS.WriteStream): ProgressView {
     },
     item: (item) => {
       done += 1;
-      // A replica the listings showed identical but another tool wrote is copied after all.
-      objects = Math.max(objects, done);
+      objects = Math.max(objects, done); // never more done than planned
       if (item.status === 'failed') stream.write(`\r\x1b[K${line(item)}\n`);
       bar.update(Math.min(bytes, Math.max(1, total)), payload());
     },

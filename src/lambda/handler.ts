@@ -82,7 +82,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
     const invocationMs = context.getRemainingTimeInMillis();
     if (invocationMs < 2 * reserveMs) {
       logger.warn(
-        `the function timeout leaves under ${(2 * reserveMs) / 1000} s for copying (${reserveMs / 1000} s are kept in reserve): large objects advance one part per invocation; raise the timeout (the CDK app uses 60 s or more)`,
+        `the function timeout leaves under ${(2 * reserveMs) / 1000} s per invocation, ${reserveMs / 1000} s of which are kept in reserve: large objects advance a few parts per invocation (one, below the reserve); raise the timeout (the CDK app uses 60 s or more)`,
       );
     }
     const runtime = (task: ReplicationTask): TaskRuntime => ({
