@@ -419,46 +419,41 @@ describe('a target that encrypts with SSE-KMS (its ETags are not MD5s)', () => {
 });
 
 describe('replies that misdescribe the source', () => {
-  const replicateVia = (client: S3Client, key: string) =>
-    replicateObject({ client, bucket: src, key }, { client: target, bucket: dst, key }, { ...small, recheckSource: false });
+  /** Copies `key` through a source proxy whose replies `alter` changes, without re-reading the source after: one restart, exact. */
+  async function copiesExactlyAfterOneRestart(key: string, alter: Parameters<typeof headerAlteringSource>[0]): Promise<void> {
+    const proxy = await headerAlteringSource(alter);
+    try {
+      const result = await replicateObject({ client: proxy.client, bucket: src, key }, { client: target, bucket: dst, key }, { ...small, recheckSource: false });
+      expect(expectStatus(result, 'replicated').restarts).toBe(1);
+      await expectExactReplica(key);
+    } finally {
+      await proxy.close();
+    }
+  }
 
   it('a HEAD reporting a short size once: the ranged reads name the real size, and the copy starts over', async () => {
     const key = 'misdescribed/short-head.bin';
     await putMultipartObject(source, src, key, 3 * PART + 7, 2 * PART);
     let lied = false;
-    const proxy = await headerAlteringSource((request, headers) => {
+    await copiesExactlyAfterOneRestart(key, (request, headers) => {
       if (request.method === 'HEAD' && request.url.includes('short-head') && !lied) {
         lied = true;
         headers['content-length'] = String(3 * PART + 6);
       }
     });
-    try {
-      const result = expectStatus(await replicateVia(proxy.client, key), 'replicated');
-      expect(result.restarts).toBe(1);
-      await expectExactReplica(key);
-    } finally {
-      await proxy.close();
-    }
   });
 
   it('a part read without the metadata once: the copy starts over instead of writing it stripped', async () => {
     const key = 'misdescribed/stripped-get.bin';
     await putObject(source, src, key, randomBody(2 * PART + 3), { ContentType: 'application/x-kept', Metadata: { owner: 'ops' } });
     let stripped = false;
-    const proxy = await headerAlteringSource((request, headers) => {
+    await copiesExactlyAfterOneRestart(key, (request, headers) => {
       if (request.method === 'GET' && request.url.includes('stripped-get') && !stripped) {
         stripped = true;
         for (const name of Object.keys(headers)) if (name.startsWith('x-amz-meta-')) delete headers[name];
         headers['content-type'] = 'binary/octet-stream';
       }
     });
-    try {
-      const result = expectStatus(await replicateVia(proxy.client, key), 'replicated');
-      expect(result.restarts).toBe(1);
-      await expectExactReplica(key);
-    } finally {
-      await proxy.close();
-    }
   });
 
   it('an upload aborted by someone else mid-copy is started over, not reported as a refusal', async () => {

@@ -12,7 +12,7 @@ const rgw = inject('rgw');
 const { source, target } = rgwClients();
 const src = uniqueBucket('conv-src');
 const dst = uniqueBucket('conv-dst');
-const handler = () =>
+const handler = (env: Record<string, string> = {}) =>
   createHandler({
     env: {
       TARGET_BUCKET: dst,
@@ -21,6 +21,7 @@ const handler = () =>
       LC_ENDPOINT_URL: rgw.endpoint,
       REPLICATE_DELETES: 'true',
       PART_SIZE_MIB: '5',
+      ...env,
     },
     source,
   });
@@ -122,19 +123,7 @@ describe('concurrent handlers on one key', () => {
 
 describe('several source buckets into one target bucket', () => {
   const other = uniqueBucket('conv-src2');
-  const twoBuckets = (prefix?: string) =>
-    createHandler({
-      env: {
-        TARGET_BUCKET: dst,
-        LC_ACCESS_KEY: rgw.target.accessKeyId,
-        LC_SECRET_KEY: rgw.target.secretAccessKey,
-        LC_ENDPOINT_URL: rgw.endpoint,
-        REPLICATE_DELETES: 'true',
-        SOURCE_BUCKETS: `${src},${other}`,
-        ...(prefix && { TARGET_PREFIX: prefix }),
-      },
-      source,
-    });
+  const twoBuckets = (prefix?: string) => handler({ SOURCE_BUCKETS: `${src},${other}`, ...(prefix && { TARGET_PREFIX: prefix }) });
 
   it('keep apart under TARGET_PREFIX={bucket}/, and a delete in one never removes the other’s replica', async () => {
     await createBucket(source, other);
