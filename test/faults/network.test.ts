@@ -260,11 +260,17 @@ describe('servers that answer wrongly', () => {
     }
   }, 60_000);
 
-  it('a listing that ends in an empty page, or repeats its continuation token, fails instead of stopping short or looping', async () => {
+  /** A source bucket holding k0…k4, for listings read two keys a page. */
+  async function bucketOfFive(name: string): Promise<string> {
     const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('bad-list-src'));
+    const src = await createBucket(direct.source, uniqueBucket(name));
     for (let i = 0; i < 5; i++) await putObject(direct.source, src, `k${i}`, randomBody(10));
-    const isList = (r: ProxiedRequest) => r.method === 'GET' && r.key === '' && /(^|&)list-type=2/.test(r.query);
+    return src;
+  }
+  const isList = (r: ProxiedRequest) => r.method === 'GET' && r.key === '' && /(^|&)list-type=2/.test(r.query);
+
+  it('a listing that ends in an empty page, or repeats its continuation token, fails instead of stopping short or looping', async () => {
+    const src = await bucketOfFive('bad-list-src');
     let firstToken: string | undefined;
     const proxy = await startFaultProxy({
       upstream: rgw.endpoint,
@@ -296,10 +302,7 @@ describe('servers that answer wrongly', () => {
   }, 60_000);
 
   it('a listing page cut mid-XML, or empty, once is asked for again and the listing completes', async () => {
-    const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('cut-list-src'));
-    for (let i = 0; i < 5; i++) await putObject(direct.source, src, `k${i}`, randomBody(10));
-    const isList = (r: ProxiedRequest) => r.method === 'GET' && r.key === '' && /(^|&)list-type=2/.test(r.query);
+    const src = await bucketOfFive('cut-list-src');
     let damage: 'cut' | 'empty' = 'cut';
     let damaged = 0;
     const proxy = await startFaultProxy({
