@@ -2,7 +2,10 @@
 // (dist/, plain node: no TypeScript loader in the measured process) and prints one JSON line
 // with the result and this process's peak RSS.
 import { readFileSync } from 'node:fs';
-import { createSourceClient, createTargetClient, replicateObject } from '../dist/index.js';
+import { createSourceClient, createTargetClient, enableReadGarbageCollection, replicateObject } from '../dist/index.js';
+
+// As the CLI and the Lambda function do (src/cli/main.ts, src/lambda/index.ts).
+enableReadGarbageCollection();
 
 const input = JSON.parse(process.env.LYVE_BENCH_INPUT ?? '{}');
 const { endpoint, partSize, concurrency } = input;

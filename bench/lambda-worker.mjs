@@ -9,9 +9,12 @@
 // INPUT: { endpoint, source: {accessKeyId, secretAccessKey}, target: {...}, targetBucket,
 //          batches: S3 event records[][], parallel, resultFile }
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createSourceClient } from '../dist/index.js';
+import { createSourceClient, enableReadGarbageCollection } from '../dist/index.js';
 import { createHandler } from '../dist/lambda/handler.js';
 import { loadLambdaConfig } from '../dist/lambda/config.js';
+
+// As the function's entry point does (src/lambda/index.ts).
+enableReadGarbageCollection();
 
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const env = {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigurationError } from '../clients/s3-clients.js';
 import { ReplicationFailure } from '../engine/failures.js';
+import { enableReadGarbageCollection } from '../engine/read-garbage.js';
 import { errorMessage } from '../engine/errors.js';
 import { registerBackfill } from './commands/backfill.js';
 import { registerCleanup } from './commands/cleanup.js';
@@ -12,6 +13,9 @@ import { EXIT, UsageError } from './errors.js';
 
 // The SDK warns on every run that its 2027 releases need Node 22; the CLI supports Node 20 today.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// The CLI owns its process: free source read buffers as it goes (see engine/read-garbage.ts).
+enableReadGarbageCollection();
 
 // Output piped into `head` and the like: a closed pipe ends the command quietly.
 for (const stream of [process.stdout, process.stderr]) {

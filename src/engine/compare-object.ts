@@ -3,6 +3,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorMessage } from './errors.js';
 import { ReplicationFailure, s3Call } from './failures.js';
 import { headObject } from './head-object.js';
+import { noteBodyBytesRead } from './read-garbage.js';
 import type { ListedObject } from './list-objects.js';
 import { readTags, sameTags } from './tags.js';
 import { fromOtherBucket, isReplicaOf, recordedSource, userMetadata, type ObjectState } from './metadata.js';
@@ -23,7 +24,10 @@ async function bodyMd5(client: S3Client, side: 'source' | 'target', bucket: stri
     const response = await s3Call(side, bucket, 's3:GetObject', () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
     const hash = createHash('md5');
     try {
-      for await (const chunk of response.Body as AsyncIterable<Uint8Array>) hash.update(chunk);
+      for await (const chunk of response.Body as AsyncIterable<Uint8Array>) {
+        hash.update(chunk);
+        noteBodyBytesRead(chunk.length);
+      }
       return hash.digest('hex');
     } catch (error) {
       if (attempt >= BODY_READ_ATTEMPTS) {

@@ -15,6 +15,7 @@ import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './erro
 import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
 import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, writeEtagIsMd5, headersDigest, type ObjectState, type ReplicaOrigin } from './metadata.js';
+import { noteBodyBytesRead } from './read-garbage.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -179,6 +180,7 @@ async function readSourceOnce(
         buffer.set(chunk, offset);
         hash?.update(chunk);
         offset += chunk.length;
+        noteBodyBytesRead(chunk.length);
       }
     }
   } catch (error) {
