@@ -95,9 +95,9 @@ export const DEFAULT_STACK_NAME = 'LyveReplicator';
 const ENGINE_DEFAULT_PART_SIZE_MIB = 16;
 const FUNCTION_DEFAULT_CONCURRENCY = 16;
 /**
- * Fixed part of the function's peak memory, measured on Node.js 24, the function's runtime
- * (README "Known limits"): peak RSS is part size × concurrency + 193–201 MiB, whatever the
- * object size (Node.js 20: + 130–134 MiB).
+ * Fixed part of the function's peak memory (README "Known limits"): on Node.js 24, the
+ * function's runtime, a copy peaks at part size × concurrency + 120–125 MiB whatever the object
+ * size (Node.js 20: + 90 MiB); the rest is room for the Lambda runtime's own client.
  */
 export const FIXED_MEMORY_MIB = 200;
 

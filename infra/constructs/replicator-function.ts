@@ -79,8 +79,8 @@ export class ReplicatorFunction extends Construct {
       runtime: RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       // Memory, default 1024 MB. The copy holds part size × concurrency in buffers (16 MiB × 16 =
-      // 256 MiB by default) on top of a fixed ~200 MiB on Node.js 24 (the runtime with the SDK
-      // loaded, and the HTTP client's socket buffers): peak RSS measured 449 MiB at 16 × 16.
+      // 256 MiB by default) on top of a fixed ~125 MiB on Node.js 24 (the runtime with the SDK
+      // loaded, and the HTTP client's read buffers): peak RSS measured 381 MiB at 16 × 16.
       // 1024 MB is not for the buffers but for the network and CPU: Lambda allocates both in
       // proportion to memory (a full vCPU at 1769 MB), and MD5 of every byte plus TLS both ways
       // are CPU-bound. config.ts refuses a memory below what the buffers need.
