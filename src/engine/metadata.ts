@@ -294,17 +294,13 @@ export function userMetadata(state: ObjectState): Record<string, string> {
   );
 }
 
-function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
-}
-
 /**
  * Whether `target` already is an exact replica of `source`. With our markers: same size, and the
  * recorded source ETag, version, modification time, headers digest and bucket match (a
- * metadata-only change keeps the ETag, and within a second the time too). Without markers because
+ * metadata-only change keeps the ETag, and within a second the time too); a marker left out for
+ * room is checked on the replica itself where it can be (the headers). Without markers because
  * the source's metadata left no room: same size and headers, written since. Otherwise (copied by
- * another tool): same size and ETag, and the same content type and user metadata.
+ * another tool): same size and ETag, and the same copied headers and user metadata.
  */
 export function isReplicaOf(
   target: ObjectState,
@@ -321,7 +317,8 @@ export function isReplicaOf(
       (recorded.lastModified === undefined ||
         source.lastModified === undefined ||
         recorded.lastModified === source.lastModified.toISOString()) &&
-      (recorded.headers === undefined || recorded.headers === headersDigest(source)) &&
+      // Without the digest (left out for room), the replica's own headers must be the source's.
+      (recorded.headers ?? headersDigest(target)) === headersDigest(source) &&
       !fromOtherBucket(target, sourceBucket) &&
       // Written in one PUT from a source whose ETag is its MD5, a replica has that ETag: another
       // plain MD5 is another body (changed on the target, markers kept).
@@ -330,17 +327,16 @@ export function isReplicaOf(
   }
   if (!markersFit(source, maxMetadataBytes)) {
     // Written without markers, as the source's own metadata left no room: same size and headers,
-    // written since the source last changed. (An ETag tells only for single-part copies.)
+    // written since the source last changed (times have whole seconds), and, when both ETags are
+    // body MD5s (single-part writes), the same ETag: two writes within a second differ by it.
     return (
       headersDigest(target) === headersDigest(source) &&
+      !(source.etagIsMd5 && target.etagIsMd5 && target.etag !== source.etag) &&
       target.lastModified !== undefined &&
       source.lastModified !== undefined &&
       target.lastModified.getTime() >= source.lastModified.getTime()
     );
   }
-  return (
-    target.etag === source.etag &&
-    target.headers.contentType === source.headers.contentType &&
-    sameRecord(userMetadata(target), userMetadata(source))
-  );
+  // A copy another tool made: the same ETag and every copied header and metadata value.
+  return target.etag === source.etag && headersDigest(target) === headersDigest(source);
 }

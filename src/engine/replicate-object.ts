@@ -25,6 +25,9 @@ import type {
   TargetObject,
 } from './types.js';
 
+/** What an ETag can be: visible ASCII without quotes (an HTTP entity tag's characters). */
+const ETAG_TEXT = /^[\x21\x23-\x7e]+$/;
+
 const DEFAULT_MAX_RESTARTS = 3;
 
 function sameState(a: ObjectState, b: ObjectState): boolean {
@@ -193,8 +196,9 @@ export async function replicateObject(
       try {
         // Fast path: the caller knows the source's ETag and it is small, so one conditional GET
         // gives both its state and its body. Only on the first attempt: a restart reads afresh.
+        // A hint that cannot be an ETag (an event's, say) is not used: the source is read instead.
         const hint = options.sourceHint;
-        if (hint && restarts === 0 && !resume && !source.versionId && hint.size <= threshold) {
+        if (hint && ETAG_TEXT.test(unquoteEtag(hint.etag)) && Number.isSafeInteger(hint.size) && hint.size >= 0 && restarts === 0 && !resume && !source.versionId && hint.size <= threshold) {
           const hinted: PinnedSource = {
             client: source.client,
             bucket: source.bucket,
@@ -235,8 +239,11 @@ export async function replicateObject(
           // A continued upload of an object that is gone now will never be completed.
           if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
           resume = undefined;
-          const othersReplica = existing !== undefined && fromOtherBucket(existing, source.bucket) && options.deleteWhenSourceMissing !== 'any';
-          if (!options.deleteWhenSourceMissing || !existing || othersReplica) {
+          const mode = options.deleteWhenSourceMissing;
+          const deletable =
+            existing !== undefined &&
+            (mode === 'any' || (mode === 'recorded' ? recordedSource(existing)?.bucket === source.bucket : mode === true && !fromOtherBucket(existing, source.bucket)));
+          if (!deletable) {
             return { ...base(), status: 'skipped', reason: 'source-missing' };
           }
           await s3Call('target', target.bucket, 's3:DeleteObject', () =>

@@ -46,11 +46,14 @@ export interface ReplicateOptions {
   /** Copy object tags (default false). */
   copyTags?: boolean;
   /**
-   * Delete the target key when the source key does not exist now (default false). `'any'` also
-   * deletes a replica that records another source bucket (sync --delete mirrors a prefix); with
-   * `true` such a replica is left to its own bucket's events.
+   * Delete the target key when the source key does not exist now (default false). Which replica
+   * goes: with `true`, any but one that records another source bucket (that bucket's events
+   * decide about it); with `'recorded'`, only one that records this source bucket, for several
+   * source buckets sharing the target's keys, where a replica that records no bucket (a copy
+   * another tool made, or ours when the source's own metadata left no room for the marker) may
+   * be another bucket's; with `'any'`, whatever is there (sync --delete mirroring a prefix).
    */
-  deleteWhenSourceMissing?: boolean | 'any';
+  deleteWhenSourceMissing?: boolean | 'recorded' | 'any';
   /** Limits of the target service (default: Lyve Cloud's). */
   limits?: Partial<TargetLimits>;
   /** How often to start over when the source changes while it is being copied (default 3). */

@@ -52,12 +52,17 @@ export function succeeded(outcome: TaskOutcome): boolean {
 }
 
 /**
- * Runs one task: applies the configuration (source allow-list, key filters, deletes and tags
- * on/off, target prefix), then makes the target key match the source with the engine. The
- * engine re-reads the source, so every action converges to the source's current state: a
- * create event for a since-deleted object deletes the replica (when deletes are on), and a
- * delete event for a re-created object copies it.
+ * Which replica a delete event removes. With {bucket} in the target prefix a target key can only
+ * be this bucket's: whatever is there. With several SOURCE_BUCKETS sharing the target's keys,
+ * only one that records this bucket: a replica that records none (another tool's copy, or ours
+ * without room for the marker) may be another bucket's, and is left to `sync --delete`.
+ * Otherwise (one source bucket, or SOURCE_BUCKETS unset) any but one that records another bucket.
  */
+function deletePolicy(config: LambdaConfig): true | 'recorded' | 'any' {
+  if (config.targetPrefix.includes('{bucket}')) return 'any';
+  return (config.sourceBuckets?.size ?? 1) > 1 ? 'recorded' : true;
+}
+
 export async function replicateTask(
   task: ReplicationTask,
   runtime: TaskRuntime,
@@ -77,7 +82,7 @@ export async function replicateTask(
     budget: runtime.budget,
     partSize: config.partSize,
     copyTags: config.replicateTags,
-    deleteWhenSourceMissing: config.replicateDeletes,
+    deleteWhenSourceMissing: config.replicateDeletes && deletePolicy(config),
     shouldPause: new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency, runtime.invocationMs).shouldPause,
     // A create event names the object's ETag and size: small objects are then read with one
     // conditional GET. The engine still re-reads the source after writing, so stale events converge.

@@ -104,15 +104,20 @@ describe('replicas that lack the headers', () => {
     const body = Buffer.from('{"same":"bytes"}');
     await putObject(source, src, 'plain/a.json', body, headers);
     await putObject(source, src, 'plain/b.json', body, headers);
+    await putObject(source, src, 'plain/c.json', body, headers);
     // What the original sample leaves: the bytes, without Content-Type or metadata.
     for (const key of ['plain/a.json', 'plain/b.json']) await putObject(target, dst, key, body);
+    // A tool that keeps Content-Type and metadata but drops the other headers.
+    await putObject(target, dst, 'plain/c.json', body, { ContentType: headers.ContentType, Metadata: headers.Metadata });
     const before = await cli(['verify', `s3://${src}/plain/`, `s3://${dst}/plain/`, '--json', ...endpoints()]);
     expect(before.code).toBe(1);
-    expect(JSON.parse(before.stdout).counts.mismatched).toBe(2);
+    expect(JSON.parse(before.stdout).counts.mismatched).toBe(3);
     const repair = await cli(['sync', `s3://${src}/plain/`, `s3://${dst}/plain/`, ...endpoints()]);
-    expect(repair.stderr).toContain('2 replicated, 0 identical');
-    expect((await readBack(target, dst, 'plain/a.json')).head).toMatchObject({ ContentType: 'application/json', CacheControl: 'max-age=60' });
-    expect((await cli(['sync', `s3://${src}/plain/`, `s3://${dst}/plain/`, ...endpoints()])).stderr).toContain('0 replicated, 2 identical');
+    expect(repair.stderr).toContain('3 replicated, 0 identical');
+    for (const key of ['plain/a.json', 'plain/c.json']) {
+      expect((await readBack(target, dst, key)).head).toMatchObject({ ContentType: 'application/json', CacheControl: 'max-age=60' });
+    }
+    expect((await cli(['sync', `s3://${src}/plain/`, `s3://${dst}/plain/`, ...endpoints()])).stderr).toContain('0 replicated, 3 identical');
     expect((await cli(['verify', `s3://${src}/plain/`, `s3://${dst}/plain/`, '--deep', ...endpoints()])).code).toBe(0);
   });
 

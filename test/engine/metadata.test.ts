@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REPLICA_METADATA, bodyMd5FromEtag, headerBytesForWire, headerFromWire, headersDigest, metadataBytes, objectStateFromHead, replicaMetadata, userMetadata } from '../../src/engine/metadata.js';
+import { REPLICA_METADATA, bodyMd5FromEtag, headerBytesForWire, headerFromWire, headersDigest, isReplicaOf, metadataBytes, objectStateFromHead, replicaMetadata, userMetadata, type ObjectState } from '../../src/engine/metadata.js';
 
 const MD5 = '0123456789abcdef0123456789abcdef';
 
@@ -69,5 +69,62 @@ describe('replica markers', () => {
     expect(headersDigest({ ...base, headers: { ...base.headers, contentType: 'text/html' } })).not.toBe(digest);
     expect(headersDigest({ ...base, headers: { ...base.headers, metadata: { k: 'w' } } })).not.toBe(digest);
     expect(headersDigest({ ...base, headers: { ...base.headers, websiteRedirectLocation: '/x' } })).not.toBe(digest);
+  });
+});
+
+describe('whether a target already is a replica', () => {
+  const OTHER_MD5 = 'fedcba9876543210fedcba9876543210';
+  const source = objectStateFromHead({
+    ETag: `"${MD5}"`,
+    ContentLength: 11,
+    LastModified: new Date('2026-01-01T00:00:00Z'),
+    ContentType: 'application/javascript',
+    ContentEncoding: 'gzip',
+    CacheControl: 'max-age=60',
+    ContentDisposition: 'inline',
+    Metadata: { owner: 'web' },
+  });
+  const written = new Date('2026-01-01T00:00:00.400Z'); // HEAD times have whole seconds: same second
+  const replica = (of: ObjectState, metadata: Record<string, string>, etag = MD5): ObjectState =>
+    objectStateFromHead({
+      ETag: `"${etag}"`,
+      ContentLength: of.size,
+      LastModified: written,
+      ContentType: of.headers.contentType,
+      ContentEncoding: of.headers.contentEncoding,
+      CacheControl: of.headers.cacheControl,
+      ContentDisposition: of.headers.contentDisposition,
+      Metadata: metadata,
+    });
+
+  it('a copy another tool made is one only with every copied header, not just its type and metadata', () => {
+    const copy = replica(source, { owner: 'web' });
+    expect(isReplicaOf(copy, source)).toBe(true);
+    for (const lost of ['contentEncoding', 'cacheControl', 'contentDisposition'] as const) {
+      const headers = { ...copy.headers };
+      delete headers[lost];
+      expect(isReplicaOf({ ...copy, headers }, source), lost).toBe(false);
+    }
+  });
+
+  it('a replica whose headers digest was left out for room is compared by its own headers', () => {
+    const markers = replicaMetadata(source, { sourceBucket: 'bucket-a' });
+    delete markers[REPLICA_METADATA.sourceHeaders];
+    delete markers[REPLICA_METADATA.sourceLastModified];
+    const copy = replica(source, markers);
+    expect(isReplicaOf(copy, source)).toBe(true);
+    // A metadata-only change on the source (CopyObject REPLACE) keeps its ETag, not its headers.
+    const changed = { ...source, headers: { ...source.headers, contentType: 'text/plain' } };
+    expect(isReplicaOf(copy, changed)).toBe(false);
+    const remetadata = { ...source, headers: { ...source.headers, metadata: { owner: 'www' } } };
+    expect(isReplicaOf(copy, remetadata)).toBe(false);
+  });
+
+  it('a replica without markers (no room at all) and another MD5 ETag holds another body, even written in the same second', () => {
+    const full = { ...source, headers: { ...source.headers, metadata: { big: 'x'.repeat(2040) } } };
+    expect(isReplicaOf(replica(full, { big: 'x'.repeat(2040) }), full)).toBe(true);
+    expect(isReplicaOf(replica(full, { big: 'x'.repeat(2040) }, OTHER_MD5), full)).toBe(false);
+    // A multipart replica's ETag is no MD5 of the body: time and headers decide.
+    expect(isReplicaOf(replica(full, { big: 'x'.repeat(2040) }, `${OTHER_MD5}-2`), full)).toBe(true);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { REPLICA_METADATA, objectStateFromHead, replicaMetadata } from '../../src/engine/metadata.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { createBucket, md5Hex, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
 import { lambdaContext, s3Event, type S3EventSpec } from '../support/lambda.js';
@@ -143,4 +144,58 @@ describe('several source buckets into one target bucket', () => {
     await merged(s3Event({ bucket: src, key, eventName: 'ObjectRemoved:Delete' }), lambdaContext());
     expect(await targetMd5(key)).toBe(md5Hex(Buffer.from('from the second bucket')));
   });
+
+  it('a delete in one bucket leaves a replica whose bucket marker had no room (its bucket is unknown)', async () => {
+    const key = 'shared/full-metadata.txt';
+    const body = Buffer.from('the second bucket, metadata near the 2 KB limit');
+    // Own metadata just large enough that the source-bucket marker is given up, the ETag kept.
+    const state = (size: number) => objectStateFromHead({ ETag: `"${md5Hex(body)}"`, ContentLength: body.length, Metadata: { big: 'x'.repeat(size) } });
+    let size = 1800;
+    while (REPLICA_METADATA.sourceBucket in replicaMetadata(state(size), { sourceBucket: other, maxMetadataBytes: 2048 })) size++;
+    expect(replicaMetadata(state(size), { sourceBucket: other, maxMetadataBytes: 2048 })).toHaveProperty([REPLICA_METADATA.sourceEtag]);
+    await putObject(source, other, key, body, { Metadata: { big: 'x'.repeat(size) } });
+
+    const merged = twoBuckets();
+    await merged(s3Event({ bucket: other, key }), lambdaContext());
+    const replica = await target.send(new HeadObjectCommand({ Bucket: dst, Key: key }));
+    expect(replica.Metadata).not.toHaveProperty([REPLICA_METADATA.sourceBucket]);
+    await merged(s3Event({ bucket: src, key, eventName: 'ObjectRemoved:Delete' }), lambdaContext());
+    expect(await targetMd5(key)).toBe(md5Hex(body));
+    // Under a shared namespace its origin is unknown, so even its own bucket's delete leaves it
+    // (for sync --delete, which mirrors) ...
+    await source.send(new DeleteObjectCommand({ Bucket: other, Key: key }));
+    await merged(s3Event({ bucket: other, key, eventName: 'ObjectRemoved:Delete' }), lambdaContext());
+    expect(await targetMd5(key)).toBe(md5Hex(body));
+    // ... while a function with that one source bucket deletes it.
+    await handler({ SOURCE_BUCKETS: other })(s3Event({ bucket: other, key, eventName: 'ObjectRemoved:Delete' }), lambdaContext());
+    expect(await targetMd5(key)).toBeUndefined();
+    // With {bucket} in the target prefix a key can only be its own bucket's: the delete goes through.
+    const apart = twoBuckets('{bucket}/');
+    await putObject(source, other, key, body, { Metadata: { big: 'x'.repeat(size) } });
+    await apart(s3Event({ bucket: other, key }), lambdaContext());
+    expect(await targetMd5(`${other}/${key}`)).toBe(md5Hex(body));
+    await source.send(new DeleteObjectCommand({ Bucket: other, Key: key }));
+    await apart(s3Event({ bucket: other, key, eventName: 'ObjectRemoved:Delete' }), lambdaContext());
+    expect(await targetMd5(`${other}/${key}`)).toBeUndefined();
+  });
+});
+
+describe('events that misdescribe the object', () => {
+  it.each([['a control character', 'bad\netag'], ['an emoji', '😀'], ['a quote inside', 'ab"cd']])(
+    'an eTag with %s is not used: the object is read from the source and copied',
+    async (_name, eTag) => {
+      const key = `bad-etag/${_name.replaceAll(' ', '-')}`;
+      const body = Buffer.from('announced with an ETag no server would send');
+      await putObject(source, src, key, body);
+      const outcomes: string[] = [];
+      const run = createHandler({
+        env: { TARGET_BUCKET: dst, LC_ACCESS_KEY: rgw.target.accessKeyId, LC_SECRET_KEY: rgw.target.secretAccessKey, LC_ENDPOINT_URL: rgw.endpoint },
+        source,
+        onOutcome: (outcome) => outcomes.push(outcome.result.status),
+      });
+      await run(s3Event({ bucket: src, key, eTag, size: body.length }), lambdaContext());
+      expect(outcomes).toEqual(['replicated']);
+      expect(await targetMd5(key)).toBe(md5Hex(body));
+    },
+  );
 });
