@@ -6,6 +6,7 @@ import {
   isAccessDenied,
   isBucketMissing,
   isCredentialError,
+  isDamagedReply,
   isTransient,
 } from './errors.js';
 import type { FailureReason } from './types.js';
@@ -41,10 +42,16 @@ export class SourceChangedError extends Error {
 
 export type Side = 'source' | 'target';
 
+/** An error in one line: its code, HTTP status and message; a reply that is no S3 reply said so. */
 function describe(error: unknown): string {
   const code = errorCode(error);
   const status = httpStatus(error);
-  const message = errorMessage(error);
+  // The SDK's message for an unparsable body spans lines and points at its own internals.
+  const message = errorMessage(error).split('\n')[0]!.trim();
+  if (isDamagedReply(error)) {
+    const why = message.replace(/^@aws-sdk /, '').replace(/\.$/, '');
+    return `${status ? `HTTP ${status}` : 'a reply'} with a body that is not S3's, e.g. a proxy's error page or a cut body: ${why}`;
+  }
   const detail = message && message !== code && message !== 'UnknownError' ? `: ${message}` : '';
   return `${code}${status ? ` (HTTP ${status})` : ''}${detail}`;
 }

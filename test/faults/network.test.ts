@@ -260,6 +260,26 @@ describe('servers that answer wrongly', () => {
     }
   }, 60_000);
 
+  it('a proxy’s HTML error page instead of S3’s reply is reported in one line that says so', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('html-502-src'));
+    const dst = await createBucket(direct.target, uniqueBucket('html-502-dst'));
+    await putObject(direct.source, src, 'a.bin', randomBody(1000));
+    const page = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+    const proxy = await startFaultProxy({ upstream: rgw.endpoint, intercept: (r) => (r.method === 'PUT' ? { status: 502, html: page } : undefined) });
+    try {
+      const run = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--source-endpoint', rgw.endpoint, '--target-endpoint', proxy.endpoint]);
+      expect(run.code).toBe(1);
+      const lines = run.stderr.split('\n').filter((line) => line.includes('a.bin'));
+      expect(lines).toEqual([
+        "failed       a.bin: target is unavailable for s3:PutObject (HTTP 502 with a body that is not S3's, e.g. a proxy's error page or a cut body: XML parse error: mismatched tags <hr> and </body>); try again later",
+      ]);
+      expect(run.stdout + run.stderr).not.toContain('$response');
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   /** A source bucket holding k0…k4, for listings read two keys a page. */
   async function bucketOfFive(name: string): Promise<string> {
     const direct = rgwClients();

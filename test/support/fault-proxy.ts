@@ -60,8 +60,11 @@ export interface FaultProxyOptions {
    * new body, or undefined to leave it. For servers that answer wrongly but with a 2xx.
    */
   rewrite?: (request: ProxiedRequest, body: Buffer) => Buffer | undefined;
-  /** Answers a request itself instead of forwarding it (e.g. to imitate another server's refusal). */
-  intercept?: (request: ProxiedRequest) => { status: number; code: string; message: string } | undefined;
+  /**
+   * Answers a request itself instead of forwarding it: an S3 error (e.g. to imitate another
+   * server's refusal), or a raw page (`html`, e.g. a load balancer's 502 page).
+   */
+  intercept?: (request: ProxiedRequest) => { status: number; code: string; message: string } | { status: number; html: string } | undefined;
 }
 
 export interface FaultProxy {
@@ -161,13 +164,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       log.push({ kind: fault, method: info.method, key: info.key, query: info.query, attempt: info.attempt });
     }
 
-    const reply = (status: number, code: string, message: string) => {
+    const reply = (status: number, code: string, message: string, html?: string) => {
       // Read the body first, as a server would before answering; then answer with S3's XML.
       req.resume();
       req.once('end', () => {
-        const body = info.method === 'HEAD' ? '' : errorXml(code, message, id);
+        const body = info.method === 'HEAD' ? '' : html ?? errorXml(code, message, id);
         res.writeHead(status, {
-          'content-type': 'application/xml',
+          'content-type': html === undefined ? 'application/xml' : 'text/html',
           'content-length': Buffer.byteLength(body),
           'x-amz-request-id': id,
         });
@@ -176,7 +179,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     };
 
     const intercepted = options.intercept?.(info);
-    if (intercepted) return reply(intercepted.status, intercepted.code, intercepted.message);
+    if (intercepted) return 'html' in intercepted ? reply(intercepted.status, '', '', intercepted.html) : reply(intercepted.status, intercepted.code, intercepted.message);
     if (fault === 'slowdown') return reply(503, 'SlowDown', 'Please reduce your request rate.');
     if (fault === 'internal') return reply(500, 'InternalError', 'We encountered an internal error. Please try again.');
 
