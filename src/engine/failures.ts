@@ -53,6 +53,8 @@ function describe(error: unknown): string {
     return `${status ? `HTTP ${status}` : 'a reply'} with a body that is not S3's, e.g. a proxy's error page or a cut body: ${why}`;
   }
   const detail = message && message !== code && message !== 'UnknownError' ? `: ${message}` : '';
+  // A reply without an error body (every HEAD's) has no code: the SDK names it Unknown or by status.
+  if (status && (code === 'Unknown' || code === 'UnknownError' || code === String(status))) return `HTTP ${status}${detail}`;
   return `${code}${status ? ` (HTTP ${status})` : ''}${detail}`;
 }
 

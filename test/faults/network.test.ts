@@ -280,6 +280,24 @@ describe('servers that answer wrongly', () => {
     }
   }, 60_000);
 
+  it('a HEAD refused without an error body (HEADs have none) is named by its HTTP status', async () => {
+    const direct = rgwClients();
+    const src = await createBucket(direct.source, uniqueBucket('head-500-src'));
+    const dst = await createBucket(direct.target, uniqueBucket('head-500-dst'));
+    await putObject(direct.source, src, 'a.bin', randomBody(10));
+    const proxy = await startFaultProxy({ upstream: rgw.endpoint, intercept: (r) => (r.method === 'HEAD' ? { status: 500, code: 'InternalError', message: 'x' } : undefined) });
+    const target = createTargetClient({ endpoint: proxy.endpoint, credentials: rgw.target, maxAttempts: 1 });
+    try {
+      const result = await replicateObject({ client: direct.source, bucket: src, key: 'a.bin' }, { client: target, bucket: dst, key: 'a.bin' });
+      expect(result).toMatchObject({ status: 'failed', reason: 'unavailable' });
+      expect(result.status === 'failed' && result.message).toMatch(/\(HTTP 500\)/);
+      expect(result.status === 'failed' && result.message).not.toMatch(/Unknown/);
+    } finally {
+      target.destroy();
+      await proxy.close();
+    }
+  }, 60_000);
+
   /** A source bucket holding k0…k4, for listings read two keys a page. */
   async function bucketOfFive(name: string): Promise<string> {
     const direct = rgwClients();
