@@ -3,8 +3,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ConfigurationError, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
-import { isCredentialError } from '../engine/errors.js';
+import { isCredentialError, isWebPage } from '../engine/errors.js';
 import { ReplicationFailure } from '../engine/failures.js';
+import { NOT_A_LISTING } from '../engine/list-objects.js';
 import { SecretUnavailableError, secretLabel, TargetSecret } from '../lambda/target-secret.js';
 import { UsageError } from './errors.js';
 import { formatS3Location, type S3Location } from './s3-location.js';
@@ -146,7 +147,13 @@ export function explainConnectionFailure(error: unknown, options: ConnectionOpti
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
   // A host named in an endpoint URL that does not resolve is a typo to fix; AWS S3's own host not
   // resolving is the network's doing (exit 1, try again).
-  if (cause?.code === 'ENOTFOUND' && typeof cause.message === 'string' && cause.message.includes('check the URL')) return new UsageError(cause.message);
+  if (typeof cause?.message === 'string' && cause.message.includes('check the URL')) return new UsageError(cause.message);
+  if (isWebPage(cause) || (error.errorCode === NOT_A_LISTING && !error.retryable)) {
+    const from = error.message.startsWith('the source')
+      ? options.sourceEndpoint ? '--source-endpoint' : 'AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL'
+      : options.targetEndpoint ? '--target-endpoint' : options.targetSecretId ? `lc_endpoint_url in secret "${options.targetSecretId}"` : 'LC_ENDPOINT_URL';
+    return new UsageError(`${error.message} (${from})`);
+  }
   if (error.reason === 'target-credentials') {
     return new ReplicationFailure(error.reason, `${error.message} (from ${targetKeysSource(options)})`, false, error.errorCode, { cause: error });
   }

@@ -54,6 +54,10 @@ try {
   } else if (error instanceof UsageError || error instanceof ConfigurationError) {
     process.stderr.write(`lyve-replicator: ${error.message}\n`);
     process.exitCode = EXIT.usage;
+  } else if (error instanceof ReplicationFailure && error.reason === 'aborted') {
+    // Ctrl-C twice (or SIGTERM twice) before the run could stop on its own, e.g. while listing.
+    process.stderr.write('lyve-replicator: interrupted; rerun to continue\n');
+    process.exitCode = EXIT.interrupted;
   } else if (error instanceof ReplicationFailure) {
     // Listing or connecting failed for the whole run (wrong keys, missing bucket, unreachable host).
     process.stderr.write(`lyve-replicator: ${error.message}\n`);

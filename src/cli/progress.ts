@@ -28,7 +28,7 @@ export interface ProgressView {
 }
 
 /** Statuses worth a line of their own (skips are only counted). */
-const NOTABLE = new Set(['replicated', 'deleted', 'failed', 'paused', 'would-copy', 'would-delete']);
+const NOTABLE = new Set(['replicated', 'deleted', 'failed', 'paused', 'would-copy', 'would-delete', 'source-missing']);
 
 function line(item: SyncItem, label: string = item.status): string {
   const size = item.bytes !== undefined ? ` (${formatBytes(item.bytes)})` : '';

@@ -241,9 +241,18 @@ function operationMiddleware(options: { stats?: RequestStats; endpoint: URL | un
     };
 }
 
-/** `getaddrinfo ENOTFOUND host` becomes a message naming the endpoint and where it was set. */
+/**
+ * `getaddrinfo ENOTFOUND host` becomes a message naming the endpoint and where it was set; so
+ * does an https:// endpoint whose server does not speak TLS (a plain http port).
+ */
 function explainDns(error: unknown, options: { endpoint: URL | undefined; label: string; endpointSource?: string }): unknown {
   const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof Error && options.endpoint?.protocol === 'https:' && (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|unknown protocol/i.test(error.message))) {
+    const where = options.endpointSource ? ` in ${options.endpointSource}` : '';
+    const plain = `http://${options.endpoint.host}`;
+    error.message = `${options.label} ${options.endpoint.origin} does not answer TLS (https): check the URL${where}; if that server speaks plain http, write ${plain}`;
+    return error;
+  }
   if (!(error instanceof Error) || (code !== 'ENOTFOUND' && code !== 'EAI_AGAIN')) return error;
   const host = (error as { hostname?: string }).hostname ?? options.endpoint?.hostname ?? 'the endpoint host';
   const where = options.endpointSource ? ` in ${options.endpointSource}` : '';

@@ -112,5 +112,16 @@ export function isTransient(error: unknown): boolean {
  * SDK does not retry these, but asking again usually works.
  */
 export function isDamagedReply(error: unknown): boolean {
-  return error instanceof Error && /Deserialization error/.test(error.message);
+  return error instanceof Error && /Deserialization error/.test(error.message) && !isWebPage(error);
+}
+
+/**
+ * A web page where an S3 reply was expected, answered without a server error: the endpoint is
+ * a web server, not S3 (a 5xx page is a proxy's passing trouble, and is a damaged reply).
+ */
+export function isWebPage(error: unknown): boolean {
+  if (!(error instanceof Error) || !/Deserialization error/.test(error.message)) return false;
+  const status = httpStatus(error);
+  const body = (error as { $responseBodyText?: unknown }).$responseBodyText;
+  return (status === undefined || status < 500) && typeof body === 'string' && /^\s*(<!doctype html|<html[\s>])/i.test(body);
 }

@@ -8,6 +8,7 @@ import {
   isCredentialError,
   isDamagedReply,
   isTransient,
+  isWebPage,
 } from './errors.js';
 import type { FailureReason } from './types.js';
 
@@ -100,6 +101,15 @@ export function classifyS3Error(error: unknown, side: Side, bucket: string, acti
     return new ReplicationFailure(
       side === 'source' ? 'source-access-denied' : 'target-access-denied',
       `${side} denied ${action} on bucket "${bucket}" (${what}): grant ${action} to the ${side} credentials`,
+      false,
+      code,
+      { cause: error },
+    );
+  }
+  if (isWebPage(error)) {
+    return new ReplicationFailure(
+      side === 'source' ? 'source-rejected' : 'target-rejected',
+      `the ${side} endpoint answered ${action} with a web page (HTTP ${httpStatus(error) ?? '?'}), not an S3 reply: check that the ${side} endpoint is the S3 service's URL`,
       false,
       code,
       { cause: error },

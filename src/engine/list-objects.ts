@@ -12,7 +12,8 @@ export interface ListedObject {
 
 /** Times one listing page is asked for when its reply arrives damaged. */
 const PAGE_ATTEMPTS = 3;
-const NOT_A_LISTING = 'NotAListing';
+/** The error code of a reply that is no listing (a ReplicationFailure's `errorCode`). */
+export const NOT_A_LISTING = 'NotAListing';
 
 /** Every object under `prefix`, page by page (1,000 keys a request by default), in the server's order. */
 export async function* listObjects(
@@ -51,6 +52,15 @@ export async function* listObjects(
       } catch (error) {
         // A page damaged on the way is asked for again (the SDK retries only failed requests).
         const damaged = error instanceof ReplicationFailure && (error.errorCode === NOT_A_LISTING || isDamagedReply(error.cause));
+        if (damaged && error.errorCode === NOT_A_LISTING && attempt >= PAGE_ATTEMPTS && token === undefined) {
+          // Never a listing, from the first page on: the endpoint is not an S3 service's.
+          throw new ReplicationFailure(
+            side === 'source' ? 'source-rejected' : 'target-rejected',
+            `the ${side} endpoint answered a listing of bucket "${bucket}" ${PAGE_ATTEMPTS} times with something that is not an S3 listing: check that the ${side} endpoint is the S3 service's URL`,
+            false,
+            NOT_A_LISTING,
+          );
+        }
         if (!damaged || attempt >= PAGE_ATTEMPTS || options.signal?.aborted) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }

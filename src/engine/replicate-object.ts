@@ -181,6 +181,7 @@ export async function replicateObject(
       tags: tagsOutcome,
       restarts,
       resumedParts: written.resumedParts,
+      resumedBytes: written.resumedBytes,
     };
   };
 

@@ -65,6 +65,8 @@ export interface WrittenObject {
   /** The target's reply already proved the content (a single PUT whose ETag is our MD5). */
   etagVerified: boolean;
   resumedParts: number;
+  /** Bytes of those parts, sent by that earlier run and not by this one. */
+  resumedBytes: number;
   /** The multipart upload that was completed (aborted again should the replica not be there). */
   uploadId?: string;
 }
@@ -397,8 +399,8 @@ export async function putBody(read: SourceRead, target: Destination, ctx: Transf
   }
   ctx.onProgress?.(size);
   return comparable
-    ? { method: 'single-put', parts: 1, expectedEtag, etagVerified: returned === expectedEtag, resumedParts: 0 }
-    : { method: 'single-put', parts: 1, expectedEtag: '', etagVerified: false, resumedParts: 0 };
+    ? { method: 'single-put', parts: 1, expectedEtag, etagVerified: returned === expectedEtag, resumedParts: 0, resumedBytes: 0 }
+    : { method: 'single-put', parts: 1, expectedEtag: '', etagVerified: false, resumedParts: 0, resumedBytes: 0 };
 }
 
 /** Copies an object with one GET and one PUT carrying Content-MD5. */
@@ -572,6 +574,7 @@ export async function putMultipart(
     await abortUpload(target, resume.uploadId).catch(() => undefined);
   }
   const resumedParts = done.size;
+  const resumedBytes = [...done.values()].reduce((sum, part) => sum + part.size, 0);
 
   if (!uploadId) {
     const nonAscii: string[] = [];
@@ -726,6 +729,7 @@ export async function putMultipart(
       expectedEtag: !encryptedEtags && parts.every((p) => PLAIN_MD5.test(p.etag)) ? multipartEtag(parts.map((p) => p.etag)) : '',
       etagVerified: false,
       resumedParts,
+      resumedBytes,
       uploadId: activeUploadId,
     };
   } catch (error) {

@@ -139,6 +139,8 @@ export interface ReplicatedResult extends ResultBase {
   restarts: number;
   /** Parts reused from an earlier, interrupted run. */
   resumedParts: number;
+  /** Bytes of those parts: `bytes` − this is what this run sent. */
+  resumedBytes: number;
 }
 
 export interface SkippedResult extends ResultBase {

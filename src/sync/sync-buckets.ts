@@ -64,8 +64,9 @@ export interface SyncItem {
   /** Why it failed (with what to fix), or what differs. */
   message?: string;
   reason?: string;
-  /** Parts reused from an interrupted earlier run. */
+  /** Parts reused from an interrupted earlier run, and their bytes (not sent by this run). */
   resumedParts?: number;
+  resumedBytes?: number;
   /** Tries this object took, when more than one. */
   attempts?: number;
   /** With tag copying: what happened to the target's tags. */
@@ -75,6 +76,7 @@ export interface SyncItem {
 export interface SyncReport {
   items: SyncItem[];
   counts: Record<SyncStatus, number>;
+  /** Bytes this run copied (parts an interrupted earlier run sent are not counted again). */
   bytes: number;
   seconds: number;
   /** True when every object is replicated or already identical (and, with delete, every extra removed). */
@@ -136,7 +138,7 @@ function itemFromResult(key: string, targetKey: string, result: ReplicationResul
         targetKey,
         status: 'replicated',
         bytes: result.bytes,
-        ...(result.resumedParts > 0 && { resumedParts: result.resumedParts }),
+        ...(result.resumedParts > 0 && { resumedParts: result.resumedParts, resumedBytes: result.resumedBytes }),
         ...(result.tags !== 'not-requested' && { tags: result.tags }),
       };
     case 'skipped':
@@ -203,7 +205,9 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const statsBefore = options.requestStats?.snapshot();
 
   const existing = new Map<string, ListedObject>();
+  // Paused while listing: nothing is planned, copied or deleted (a partial listing must not drive --delete).
   for await (const object of listObjects(target.client, 'target', target.bucket, target.prefix, { signal })) {
+    if (paused()) break;
     existing.set(object.key.slice(target.prefix.length), object);
   }
 
@@ -219,6 +223,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const tagsOnly = new Set<string>();
   const seen = new Set<string>();
   for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, { signal })) {
+    if (paused()) break;
     const relative = object.key.slice(source.prefix.length);
     if (!filter(relative)) continue;
     // The marker object of the source folder itself ("photos/" for s3://bucket/photos/) would map
@@ -367,7 +372,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   return {
     items,
     counts,
-    bytes: items.reduce((sum, item) => sum + (item.status === 'replicated' ? (item.bytes ?? 0) : 0), 0),
+    bytes: items.reduce((sum, item) => sum + (item.status === 'replicated' ? (item.bytes ?? 0) - (item.resumedBytes ?? 0) : 0), 0),
     seconds: (performance.now() - started) / 1000,
     complete: counts.failed === 0 && counts.paused === 0 && done === toCopy.length + toConfirm.length + extra.length,
     retries: requests?.retries ?? 0,

@@ -3,12 +3,16 @@
  * target users) and the embedded server.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it, inject } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cli } from '../support/cli.js';
-import { MiB, createBucket, md5Hex, openUploads, putMultipartObject, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { MiB, createBucket, listKeys, md5Hex, openUploads, putMultipartObject, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
 
 const rgw = inject('rgw');
 const { source, target } = rgwClients();
@@ -227,10 +231,64 @@ describe('an interrupted sync', () => {
     const report = JSON.parse(second.stdout);
     expect(report.counts).toMatchObject({ replicated: 1, failed: 0 });
     expect(report.objects[0].resumedParts).toBeGreaterThan(0);
+    // The summary counts what this run sent, not the parts the first run had sent.
+    expect(report.objects[0].resumedBytes).toBe(report.objects[0].resumedParts * 5 * MiB);
+    expect(report.bytes).toBe(200 * MiB - report.objects[0].resumedBytes);
     expect((await readBack(target, dst, 'large.bin')).md5).toBe(md5);
     expect(await openUploads(target, dst)).toEqual([]);
     expect(existsSync(stateDir) ? readdirSync(stateDir) : []).toEqual([]);
   }, 120_000);
+
+  it('an object deleted from the source after the listing gets its own line and count', async () => {
+    const src = await createBucket(source, uniqueBucket('cli-gone-src'));
+    const dst = await createBucket(target, uniqueBucket('cli-gone-dst'));
+    await putObject(source, src, 'gone.txt', Buffer.from('deleted mid-run'));
+    await putObject(source, src, 'kept.txt', Buffer.from('still here'));
+    // The object goes just before the sync first reads it.
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      beforeForward: async (r) => {
+        if (r.key === 'gone.txt' && r.method !== 'DELETE') await source.send(new DeleteObjectCommand({ Bucket: src, Key: 'gone.txt' }));
+      },
+    });
+    try {
+      const run = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--source-endpoint', proxy.endpoint]);
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/^source-missing gone\.txt/m);
+      expect(run.stderr).toContain('1 replicated, 0 identical, 0 deleted, 0 failed, 1 gone from the source since listed');
+      expect(await listKeys(target, dst)).toEqual(['kept.txt']);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('Ctrl-C while listing stops before anything is planned or copied, once or twice: exit 130', async () => {
+    const src = await createBucket(source, uniqueBucket('cli-list-int-src'));
+    const dst = await createBucket(target, uniqueBucket('cli-list-int-dst'));
+    await putObject(source, src, 'a.txt', Buffer.from('a'));
+    // Every source listing page takes 1.5 s to arrive.
+    const proxy = await startFaultProxy({ upstream: rgw.endpoint, beforeForward: (r) => (r.method === 'GET' && r.key === '' ? sleep(1_500) : undefined) });
+    try {
+      const args = ['sync', `s3://${src}`, `s3://${dst}`, '--delete', '--source-endpoint', proxy.endpoint];
+      for (const signals of [1, 2]) {
+        const started = Date.now();
+        let sent = 0;
+        const run = await cli(args, {}, (kill) => {
+          if (sent < signals && Date.now() - started > 500 + 200 * sent) {
+            sent += 1;
+            kill('SIGINT');
+          }
+        });
+        expect(run.code, `${signals} Ctrl-C`).toBe(130);
+        expect(run.stderr).not.toMatch(/\n\s+at /);
+        if (signals === 2) expect(run.stderr).toContain('lyve-replicator: interrupted; rerun to continue');
+        else expect(run.stderr).toContain('0 replicated, 0 identical, 0 deleted, 0 failed');
+        expect(await listKeys(target, dst)).toEqual([]);
+      }
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
 });
 
 describe('misconfiguration', () => {
@@ -249,12 +307,43 @@ describe('misconfiguration', () => {
     [{}, ['--concurrency', '0'], /--concurrency "0" must be a whole number/, 2],
     [{ LC_ACCESS_KEY: '', LC_SECRET_KEY: '' }, ['--target-profile', 'no-such-profile'], /could not load credentials from profile "no-such-profile" \(--target-profile\)/, 2],
     [{}, ['--state-dir', '/dev/null/checkpoints'], /--state-dir "\/dev\/null\/checkpoints" cannot hold checkpoints \(ENOTDIR\): pass a writable directory/, 2],
+    [{}, ['--target-region', 'us east 1'], /--target-region "us east 1" is not a region name: write it as the service names it, e\.g\. us-east-1/, 2],
+    [{}, ['--target-endpoint', rgw.endpoint.replace('http:', 'https:')], /target endpoint https:\/\/127\.0\.0\.1:\d+ does not answer TLS \(https\): check the URL in --target-endpoint; if that server speaks plain http, write http:\/\/127\.0\.0\.1:\d+$/m, 2],
   ])('%j %j', async (env, extra, message, code) => {
     const run = await cli(['sync', `s3://${src}`, 's3://cli-bad-dst', ...endpoints(), ...extra], env);
     expect(run.stderr).toMatch(message);
     expect(run.code).toBe(code);
     expect(run.stderr).not.toContain('wrong-secret-0123456789');
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('names an endpoint that is a web server, not S3', async () => {
+    let page = '<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body><p>It works!</p></body></html>\n';
+    let status = 200;
+    const web = createServer((_req, res) => {
+      res.writeHead(status, { 'content-type': 'text/html' });
+      res.end(page);
+    });
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    try {
+      const run = await cli(['sync', `s3://${src}`, 's3://cli-bad-dst', ...endpoints(), '--target-endpoint', url]);
+      // Well-formed, this page parses as XML: it is no listing, three times over.
+      expect(run.stderr).toBe(
+        'lyve-replicator: the target endpoint answered a listing of bucket "cli-bad-dst" 3 times with something that is not an S3 listing: check that the target endpoint is the S3 service\'s URL (--target-endpoint)\n',
+      );
+      expect(run.code).toBe(2);
+      // An HTML page that is not well-formed XML is a parse error, and a web page by its look.
+      page = '<html><body><p>Not Found<hr></body></html>';
+      status = 404;
+      const verify = await cli(['verify', `s3://${src}`, 's3://cli-bad-dst', '--source-endpoint', url]);
+      expect(verify.stderr).toBe(
+        "lyve-replicator: the source endpoint answered s3:ListBucket with a web page (HTTP 404), not an S3 reply: check that the source endpoint is the S3 service's URL (--source-endpoint)\n",
+      );
+      expect(verify.code).toBe(2);
+    } finally {
+      web.close();
+    }
   });
 
   it('names a missing target bucket', async () => {

@@ -7,6 +7,7 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   UploadPartCommand,
   type HeadObjectCommandOutput,
@@ -114,4 +115,10 @@ export async function readTags(client: S3Client, bucket: string, key: string): P
 export async function openUploads(client: S3Client, bucket: string): Promise<string[]> {
   const { Uploads } = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
   return (Uploads ?? []).map((u) => u.Key!);
+}
+
+/** Every key in a bucket (one listing page: for small test buckets). */
+export async function listKeys(client: S3Client, bucket: string): Promise<string[]> {
+  const { Contents } = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return (Contents ?? []).map((o) => o.Key!);
 }

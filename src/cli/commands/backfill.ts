@@ -30,6 +30,7 @@ import {
 import { s3Failure } from '../../backfill/errors.js';
 import { ConfigurationError } from '../../clients/s3-clients.js';
 import { createKeyFilter } from '../../filters/key-filter.js';
+import { regionName } from './common.js';
 import { sourceClient } from '../connections.js';
 import { UsageError } from '../errors.js';
 import { parseS3Location, type S3Location } from '../s3-location.js';
@@ -120,7 +121,7 @@ export function registerBackfill(program: Command): void {
     .option('--include <glob>', 'only keys matching this glob, relative to the source prefix (repeatable; ** spans /)', collect)
     .option('--exclude <glob>', 'skip keys matching this glob (repeatable)', collect)
     .option('--account-id <id>', 'account that owns the job (default: the account of --role-arn)')
-    .option('--region <region>', 'region of the job (default: the region of --function-arn)')
+    .option('--region <region>', 'region of the job (default: the region of --function-arn)', regionName('--region'))
     .option('--priority <n>', `job priority, 0-2147483647, higher first (default ${DEFAULT_PRIORITY})`)
     .option('--description <text>', 'job description (default: "lyve-replicator backfill s3://…")')
     .option('--schema-version <version>', 'Lambda invocation schema, 1.0 or 2.0 (the handler reads both)', '2.0')
@@ -131,7 +132,7 @@ export function registerBackfill(program: Command): void {
     .option('--json', 'print a machine-readable result on stdout')
     .option('--source-endpoint <url>', 'S3-compatible source endpoint (default: AWS, or AWS_ENDPOINT_URL_S3)')
     .option('--source-profile <name>', 'AWS profile for reading the source and writing the manifest')
-    .option('--source-region <region>', 'region of the source bucket (default: the job region)')
+    .option('--source-region <region>', 'region of the source bucket (default: the job region)', regionName('--source-region'))
     .option('--profile <name>', 'AWS profile for S3 Control (CreateJob) and, unless --source-profile, for S3')
     .addHelpText('after', HELP)
     .action(async (sourceArg: string, options: BackfillCommandOptions, command: Command) => {

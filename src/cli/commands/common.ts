@@ -20,6 +20,17 @@ export function positiveInteger(name: string, max: number) {
   };
 }
 
+/** A region name as S3 endpoints take it (one DNS label: letters, digits, hyphens). */
+export function regionName(name: string) {
+  return (value: string): string => {
+    const region = value.trim();
+    if (!/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(region)) {
+      throw new UsageError(`${name} "${value}" is not a region name: write it as the service names it, e.g. us-east-1`);
+    }
+    return region;
+  };
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -33,7 +44,7 @@ export function addCommonOptions(command: Command): Command {
     .option('--json', 'print a machine-readable report on stdout')
     .option('--source-endpoint <url>', 'S3-compatible source endpoint (default: AWS, or AWS_ENDPOINT_URL_S3)')
     .option('--source-profile <name>', 'AWS profile for the source')
-    .option('--source-region <region>', 'source region');
+    .option('--source-region <region>', 'source region', regionName('--source-region'));
   return addTargetOptions(command).addHelpText('after', CONNECTION_HELP);
 }
 
@@ -43,7 +54,7 @@ export function addTargetOptions(command: Command): Command {
     .option('--target-endpoint <url>', 'target endpoint (default: LC_ENDPOINT_URL)')
     .option('--target-profile <name>', 'profile in ~/.aws/credentials holding the target keys')
     .option('--target-secret-id <id>', 'Secrets Manager secret with lc_access_key, lc_secret_key, lc_endpoint_url')
-    .option('--target-region <region>', 'target region', 'us-east-1')
+    .option('--target-region <region>', 'target region', regionName('--target-region'), 'us-east-1')
     .addOption(new Option('--allow-insecure-http', 'allow plain http:// endpoints on non-loopback hosts'));
 }
 

@@ -88,7 +88,7 @@ export function registerSync(program: Command): void {
       const rate = report.seconds > 0 ? `${formatBytes(report.bytes / report.seconds)}/s` : '';
       process.stderr.write(
         `${options.dryRun ? 'dry run: ' : ''}${c.replicated} replicated, ${c.identical} identical, ${c.deleted} deleted, ${c.failed} failed` +
-          `${c.paused ? `, ${c.paused} paused` : ''}${options.dryRun ? `, ${c['would-copy']} to copy, ${c['would-delete']} to delete` : ''}` +
+          `${c['source-missing'] ? `, ${c['source-missing']} gone from the source since listed` : ''}${c.paused ? `, ${c.paused} paused` : ''}${options.dryRun ? `, ${c['would-copy']} to copy, ${c['would-delete']} to delete` : ''}` +
           ` — ${formatBytes(report.bytes)} in ${report.seconds.toFixed(1)} s ${rate}` +
           `${report.retries || report.objectRetries ? `; ${report.retries} requests retried (${report.throttled} throttled)` : ''}` +
           `${report.objectRetries ? `, ${report.objectRetries} objects retried` : ''}\n`,
