@@ -116,12 +116,13 @@ export function isDamagedReply(error: unknown): boolean {
 }
 
 /**
- * A web page where an S3 reply was expected, answered without a server error: the endpoint is
- * a web server, not S3 (a 5xx page is a proxy's passing trouble, and is a damaged reply).
+ * A web page where an S3 reply was expected, answered without a passing error: the endpoint is
+ * a web server, not S3. (A 5xx, 408 or 429 page is a proxy's passing trouble: a damaged reply.)
  */
 export function isWebPage(error: unknown): boolean {
   if (!(error instanceof Error) || !/Deserialization error/.test(error.message)) return false;
   const status = httpStatus(error);
+  const passing = status !== undefined && (status >= 500 || status === 408 || status === 429);
   const body = (error as { $responseBodyText?: unknown }).$responseBodyText;
-  return (status === undefined || status < 500) && typeof body === 'string' && /^\s*(<!doctype html|<html[\s>])/i.test(body);
+  return !passing && typeof body === 'string' && /^\s*(<!doctype html|<html[\s>])/i.test(body);
 }

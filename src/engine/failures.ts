@@ -150,3 +150,18 @@ export async function s3Call<T>(
     throw classifyS3Error(error, side, bucket, action);
   }
 }
+
+/**
+ * Records on an error that the multipart upload `uploadId` it interrupted could not be aborted
+ * (the abort failed too, e.g. with the same rejected credentials), so that whoever handles the
+ * failure can abort it later.
+ */
+export function noteUploadLeftOpen(error: unknown, uploadId: string): void {
+  if (typeof error === 'object' && error !== null) Object.defineProperty(error, 'uploadLeftOpen', { value: uploadId, configurable: true });
+}
+
+/** The upload an error left open (see noteUploadLeftOpen), if any. */
+export function uploadLeftOpen(error: unknown): string | undefined {
+  const value = (error as { uploadLeftOpen?: unknown } | null)?.uploadLeftOpen;
+  return typeof value === 'string' ? value : undefined;
+}

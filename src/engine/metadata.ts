@@ -327,14 +327,15 @@ export function isReplicaOf(
   }
   if (!markersFit(source, maxMetadataBytes)) {
     // Written without markers, as the source's own metadata left no room: same size and headers,
-    // written since the source last changed (times have whole seconds), and, when both ETags are
-    // body MD5s (single-part writes), the same ETag: two writes within a second differ by it.
+    // and written since the source last changed. Times have whole seconds: written within the
+    // same one, two MD5-like ETags must be equal (a source whose ETag only looks like an MD5 is
+    // then copied once more, in a later second).
+    if (target.lastModified === undefined || source.lastModified === undefined) return false;
+    const sameSecond = Math.floor(target.lastModified.getTime() / 1000) === Math.floor(source.lastModified.getTime() / 1000);
     return (
       headersDigest(target) === headersDigest(source) &&
-      !(source.etagIsMd5 && target.etagIsMd5 && target.etag !== source.etag) &&
-      target.lastModified !== undefined &&
-      source.lastModified !== undefined &&
-      target.lastModified.getTime() >= source.lastModified.getTime()
+      target.lastModified.getTime() >= source.lastModified.getTime() &&
+      !(sameSecond && source.etagIsMd5 && target.etagIsMd5 && target.etag !== source.etag)
     );
   }
   // A copy another tool made: the same ETag and every copied header and metadata value.

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call } from './failures.js';
+import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call, uploadLeftOpen } from './failures.js';
 import { headObject as head } from './head-object.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
 import { fromOtherBucket, headersDigest, isReplicaOf, markersFit, recordedSource, unquoteEtag, type ObjectState } from './metadata.js';
@@ -308,6 +308,7 @@ export async function replicateObject(
       message: failure.message,
       retryable: failure.retryable,
       ...(failure.errorCode && { errorCode: failure.errorCode }),
+      ...(uploadLeftOpen(error) && { uploadLeftOpen: uploadLeftOpen(error) }),
     };
   }
 }

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { MultipartCheckpoint, CompletedPart } from './checkpoint.js';
 import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './errors.js';
-import { ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
+import { noteUploadLeftOpen, ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
 import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, writeEtagIsMd5, headersDigest, type ObjectState, type ReplicaOrigin } from './metadata.js';
 import { noteBodyBytesRead } from './read-garbage.js';
@@ -733,8 +733,13 @@ export async function putMultipart(
       uploadId: activeUploadId,
     };
   } catch (error) {
-    // Never leave paid-for parts behind: the upload is aborted whatever went wrong.
-    await abortUpload(target, activeUploadId).catch(() => undefined);
+    // Never leave paid-for parts behind: the upload is aborted whatever went wrong, and when even
+    // that fails the failure says which upload is left (for a caller with better luck or keys).
+    const aborted = await abortUpload(target, activeUploadId).then(
+      () => true,
+      () => false,
+    );
+    if (!aborted) noteUploadLeftOpen(error, activeUploadId);
     throw error;
   } finally {
     ctx.signal.removeEventListener('abort', onCancel);

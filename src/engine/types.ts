@@ -170,6 +170,12 @@ export interface FailedResult extends ResultBase {
   retryable: boolean;
   /** The S3 error code when there was one. */
   errorCode?: string;
+  /**
+   * A multipart upload of the target key that this copy started and could not abort (the abort
+   * failed too, e.g. with credentials the target had just rejected): abort it when you can;
+   * `cleanup` or a lifecycle rule reclaims it otherwise.
+   */
+  uploadLeftOpen?: string;
 }
 
 export type ReplicationResult =

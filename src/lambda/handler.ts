@@ -160,7 +160,13 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
           logger.error('malformed event', { where, error: parsed.error.message });
           throw parsed.error;
         case 'continuation': {
-          const continuation = parseContinuation(parsed.value);
+          let continuation: ReturnType<typeof parseContinuation>;
+          try {
+            continuation = parseContinuation(parsed.value);
+          } catch (error) {
+            logger.error('malformed event', { where, error: errorMessage(error) });
+            throw error;
+          }
           const outcome = await run(continuation.task, continuation);
           if (!succeeded(outcome)) failures = [`${continuation.task.key}: ${describeFailure(outcome)}`];
           break;

@@ -71,7 +71,7 @@ export function reportOutcome(outcome: TaskOutcome, logger: Logger, metrics: Met
       else metrics.addMetric(METRIC.failed, MetricUnit.Count, 1);
       break;
     case 'failed':
-      Object.assign(fields, { reason: result.reason, error: result.message, retryable: result.retryable });
+      Object.assign(fields, { reason: result.reason, error: result.message, retryable: result.retryable, ...(result.uploadLeftOpen && { uploadLeftOpen: result.uploadLeftOpen }) });
       metrics.addMetric(METRIC.failed, MetricUnit.Count, 1);
       break;
   }

@@ -51,15 +51,21 @@ export function succeeded(outcome: TaskOutcome): boolean {
   return status === 'paused' ? outcome.continued : status !== 'failed';
 }
 
+/** Aborts a multipart upload, as far as the target lets us (cleanup or a lifecycle rule gets the rest). */
+async function abortUploadWith(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
+  await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+}
+
 /**
- * Which replica a delete event removes. With {bucket} in the target prefix a target key can only
- * be this bucket's: whatever is there. With several SOURCE_BUCKETS sharing the target's keys,
+ * Which replica a delete event removes. With `{bucket}/` in the target prefix a target key can
+ * only be this bucket's (bucket names have no `/`; `{bucket}-` would not keep `a` + `b-x` apart
+ * from `a-b` + `x`): whatever is there. With several SOURCE_BUCKETS sharing the target's keys,
  * only one that records this bucket: a replica that records none (another tool's copy, or ours
  * without room for the marker) may be another bucket's, and is left to `sync --delete`.
  * Otherwise (one source bucket, or SOURCE_BUCKETS unset) any but one that records another bucket.
  */
 function deletePolicy(config: LambdaConfig): true | 'recorded' | 'any' {
-  if (config.targetPrefix.includes('{bucket}')) return 'any';
+  if (config.targetPrefix.includes('{bucket}/')) return 'any';
   return (config.sourceBuckets?.size ?? 1) > 1 ? 'recorded' : true;
 }
 
@@ -73,10 +79,30 @@ export async function replicateTask(
   const invocations = (resume?.invocations ?? 0) + 1;
   const outcome = (result: TaskResult, continued = false): TaskOutcome => ({ task, targetKey, result, continued, invocations });
 
-  assertSourceBucketAllowed(config, task.bucket);
-  if (!config.keyFilter(task.key)) return outcome({ status: 'ignored', reason: 'filtered' });
-  if (task.action === 'delete' && !config.replicateDeletes) return outcome({ status: 'ignored', reason: 'deletes-disabled' });
-  if (task.action === 'tags' && !config.replicateTags) return outcome({ status: 'ignored', reason: 'tags-disabled' });
+  // A continuation that will not be carried on (the configuration changed since it was queued)
+  // takes its upload with it.
+  const dropContinuation = async () => {
+    if (!resume) return;
+    const { target, uploadId } = resume.checkpoint;
+    await abortUploadWith(await runtime.target.client(), target.bucket, target.key, uploadId);
+  };
+  try {
+    assertSourceBucketAllowed(config, task.bucket);
+  } catch (error) {
+    await dropContinuation();
+    throw error;
+  }
+  const ignored = !config.keyFilter(task.key)
+    ? 'filtered'
+    : task.action === 'delete' && !config.replicateDeletes
+      ? 'deletes-disabled'
+      : task.action === 'tags' && !config.replicateTags
+        ? 'tags-disabled'
+        : undefined;
+  if (ignored) {
+    await dropContinuation();
+    return outcome({ status: 'ignored', reason: ignored });
+  }
 
   const options: ReplicateOptions = {
     budget: runtime.budget,
@@ -96,7 +122,11 @@ export async function replicateTask(
   if (result.status === 'failed' && result.reason === 'target-credentials' && runtime.target.canRefresh) {
     // The keys may have been rotated: read the secret again, once, before failing the object.
     runtime.logger.warn('target rejected the credentials; re-reading the secret once', { reason: result.reason });
-    result = await run(await runtime.target.refresh());
+    const leftOpen = result.uploadLeftOpen;
+    const client = await runtime.target.refresh();
+    // An upload started before the keys were revoked could not be aborted with them: now it can.
+    if (leftOpen) await abortUploadWith(client, config.targetBucket, targetKey, leftOpen);
+    result = await run(client);
   }
 
   if (result.status !== 'paused') return outcome(result);
@@ -110,9 +140,6 @@ export async function replicateTask(
     }
   }
   // Nowhere to continue: abort the upload rather than leave paid-for parts behind.
-  const client = await runtime.target.client();
-  await client
-    .send(new AbortMultipartUploadCommand({ Bucket: config.targetBucket, Key: targetKey, UploadId: result.checkpoint.uploadId }))
-    .catch(() => undefined);
+  await abortUploadWith(await runtime.target.client(), config.targetBucket, targetKey, result.checkpoint.uploadId);
   return outcome({ ...result, status: 'failed', reason: 'unavailable', retryable: true, message: problem });
 }

@@ -206,8 +206,12 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
 
   const existing = new Map<string, ListedObject>();
   // Paused while listing: nothing is planned, copied or deleted (a partial listing must not drive --delete).
+  let listingCut = false;
   for await (const object of listObjects(target.client, 'target', target.bucket, target.prefix, { signal })) {
-    if (paused()) break;
+    if (paused()) {
+      listingCut = true;
+      break;
+    }
     existing.set(object.key.slice(target.prefix.length), object);
   }
 
@@ -222,8 +226,11 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   /** Identical by the listings, but their tags must be compared: the engine does, by HEADs. */
   const tagsOnly = new Set<string>();
   const seen = new Set<string>();
-  for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, { signal })) {
-    if (paused()) break;
+  if (!listingCut) for await (const object of listObjects(source.client, 'source', source.bucket, source.prefix, { signal })) {
+    if (paused()) {
+      listingCut = true;
+      break;
+    }
     const relative = object.key.slice(source.prefix.length);
     if (!filter(relative)) continue;
     // The marker object of the source folder itself ("photos/" for s3://bucket/photos/) would map
@@ -374,7 +381,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     counts,
     bytes: items.reduce((sum, item) => sum + (item.status === 'replicated' ? (item.bytes ?? 0) - (item.resumedBytes ?? 0) : 0), 0),
     seconds: (performance.now() - started) / 1000,
-    complete: counts.failed === 0 && counts.paused === 0 && done === toCopy.length + toConfirm.length + extra.length,
+    complete: !listingCut && counts.failed === 0 && counts.paused === 0 && done === toCopy.length + toConfirm.length + extra.length,
     retries: requests?.retries ?? 0,
     throttled: requests?.throttled ?? 0,
     objectRetries,

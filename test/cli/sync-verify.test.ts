@@ -273,7 +273,7 @@ describe('an interrupted sync', () => {
       for (const signals of [1, 2]) {
         const started = Date.now();
         let sent = 0;
-        const run = await cli(args, {}, (kill) => {
+        const run = await cli(signals === 1 ? [...args, '--json'] : args, {}, (kill) => {
           if (sent < signals && Date.now() - started > 500 + 200 * sent) {
             sent += 1;
             kill('SIGINT');
@@ -282,7 +282,7 @@ describe('an interrupted sync', () => {
         expect(run.code, `${signals} Ctrl-C`).toBe(130);
         expect(run.stderr).not.toMatch(/\n\s+at /);
         if (signals === 2) expect(run.stderr).toContain('lyve-replicator: interrupted; rerun to continue');
-        else expect(run.stderr).toContain('0 replicated, 0 identical, 0 deleted, 0 failed');
+        else expect(JSON.parse(run.stdout)).toMatchObject({ complete: false, counts: { replicated: 0, deleted: 0 }, objects: [] });
         expect(await listKeys(target, dst)).toEqual([]);
       }
     } finally {

@@ -90,6 +90,30 @@ describe('objects larger than one invocation', () => {
     expect((await readBack(target, dst, key)).md5).toBe(md5);
     expect(await openUploads(target, dst)).toEqual([]);
   });
+
+  it.each([
+    ['now excludes the key', { EXCLUDE_KEYS: 'continued/redeployed/**' }, { batchItemFailures: [] }],
+    ['no longer takes the bucket', { SOURCE_BUCKETS: 'some-other-bucket' }, undefined],
+  ])('a continuation reaching a function that %s aborts its upload', async (_name, env, reply) => {
+    const key = `continued/redeployed/${Object.keys(env)[0]}.bin`;
+    await putMultipartObject(source, src, key, 12 * MiB, 5 * MiB);
+    // One part, then the invocation's time is up: the copy is queued to continue.
+    expect(await handlerFor(5, 1)(s3Event({ bucket: src, key }), lambdaContext(3_000))).toEqual({ failures: 0 });
+    expect(await openUploads(target, dst)).toEqual([key]);
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    expect(Messages).toHaveLength(1);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: Messages![0]!.ReceiptHandle! }));
+    // Redeployed with another configuration, the function gets the continuation.
+    const redeployed = createHandler({
+      env: { TARGET_BUCKET: dst, LC_ACCESS_KEY: rgw.target.accessKeyId, LC_SECRET_KEY: rgw.target.secretAccessKey, LC_ENDPOINT_URL: rgw.endpoint, ...env },
+      source,
+      sqs,
+    });
+    const handled = redeployed(sqsEvent([Messages![0]!.Body!]), lambdaContext());
+    if (reply) await expect(handled).resolves.toEqual(reply);
+    else await expect(handled).rejects.toThrow(); // every message of the batch failed: retried, then dead-lettered
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
 });
 
 describe('TimeBudget', () => {

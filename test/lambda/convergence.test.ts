@@ -180,6 +180,21 @@ describe('several source buckets into one target bucket', () => {
   });
 });
 
+describe('a target prefix with {bucket} not followed by /', () => {
+  it('cannot tell bucket a + key b-x from bucket a-b + key x: a delete leaves the other bucket’s replica', async () => {
+    const a = uniqueBucket('conv-pre');
+    const ab = `${a}-b`;
+    for (const bucket of [a, ab]) await createBucket(source, bucket);
+    await putObject(source, ab, 'x', Buffer.from('bucket a-b, key x'));
+    const h = handler({ SOURCE_BUCKETS: `${a},${ab}`, TARGET_PREFIX: '{bucket}-' });
+    await h(s3Event({ bucket: ab, key: 'x' }), lambdaContext());
+    expect(await targetMd5(`${ab}-x`)).toBe(md5Hex(Buffer.from('bucket a-b, key x')));
+    // Bucket a never had b-x; its delete event must not remove a-b's x, which maps to the same key.
+    await h(s3Event({ bucket: a, key: 'b-x', eventName: 'ObjectRemoved:Delete' }), lambdaContext());
+    expect(await targetMd5(`${ab}-x`)).toBe(md5Hex(Buffer.from('bucket a-b, key x')));
+  });
+});
+
 describe('events that misdescribe the object', () => {
   it.each([['a control character', 'bad\netag'], ['an emoji', '😀'], ['a quote inside', 'ab"cd']])(
     'an eTag with %s is not used: the object is read from the source and copied',

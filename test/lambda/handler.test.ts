@@ -10,7 +10,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { createHandler, type HandlerDependencies } from '../../src/lambda/handler.js';
 import { createMetrics } from '../../src/lambda/observability.js';
-import { createBucket, md5Hex, putObject, randomBody, readBack, readTags, rgwClients, uniqueBucket } from '../support/s3.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { createBucket, md5Hex, openUploads, putObject, randomBody, readBack, readTags, rgwClients, uniqueBucket } from '../support/s3.js';
 import { eventBridgeEvent, lambdaContext, s3Event, snsEnvelope, sqsEvent } from '../support/lambda.js';
 
 const rgw = inject('rgw');
@@ -246,6 +247,39 @@ describe('the target secret', () => {
     expect(await exists('secret/rotated.bin')).toBe(true);
     expect(out.text()).not.toContain(stale);
     expect(out.text()).not.toContain(rgw.target.secretAccessKey);
+  });
+
+  it('keys revoked in the middle of a multipart copy: the upload they left is aborted with the new keys', async () => {
+    const body = randomBody(12 * 1024 * 1024);
+    await putObject(source, src, 'secret/rotated-mid-copy.bin', body);
+    // From the third part on the target refuses the keys, until the secret has been read again.
+    let revoked = false;
+    let parts = 0;
+    let reads = 0;
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      intercept: (r) => {
+        if (r.method === 'PUT' && /(^|&)partNumber=/.test(r.query) && ++parts === 3) revoked = true;
+        return revoked ? { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' } : undefined;
+      },
+    });
+    secretsManager.on(GetSecretValueCommand).callsFake(() => {
+      if (++reads === 2) revoked = false;
+      return { SecretString: JSON.stringify({ lc_access_key: rgw.target.accessKeyId, lc_secret_key: rgw.target.secretAccessKey, lc_endpoint_url: proxy.endpoint }) };
+    });
+    try {
+      const handler = createHandler({
+        env: { TARGET_BUCKET: dst, TARGET_SECRET_ID: 'lyve/rotating-mid-copy', PART_SIZE_MIB: '5', CONCURRENCY: '1' },
+        source,
+        secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+      });
+      await expect(handler(s3Event({ bucket: src, key: 'secret/rotated-mid-copy.bin' }), lambdaContext())).resolves.toEqual({ failures: 0 });
+      expect(reads).toBe(2);
+      expect((await readBack(target, dst, 'secret/rotated-mid-copy.bin')).md5).toBe(md5Hex(body));
+      expect(await openUploads(target, dst)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

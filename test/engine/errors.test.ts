@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { isDamagedReply, isTransient, isWebPage } from '../../src/engine/errors.js';
+
+/** The error the SDK throws for a reply body it cannot parse as S3's XML. */
+function unparsable(status: number, body: string): Error {
+  const error = new Error('Unknown error parsing XML.\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.');
+  return Object.assign(error, { $metadata: { httpStatusCode: status }, $responseBodyText: body });
+}
+
+describe('replies that are not S3 replies', () => {
+  const page = '<html><body><h1>Title</h1><hr></body></html>';
+
+  it.each([200, 403, 404])('an HTML page with HTTP %i is a web server answering: not retried', (status) => {
+    const error = unparsable(status, page);
+    expect(isWebPage(error)).toBe(true);
+    expect(isDamagedReply(error)).toBe(false);
+    expect(isTransient(error)).toBe(false);
+  });
+
+  it.each([408, 429, 502, 503])('an HTML page with HTTP %i is a proxy’s passing trouble: retried', (status) => {
+    const error = unparsable(status, page);
+    expect(isWebPage(error)).toBe(false);
+    expect(isDamagedReply(error)).toBe(true);
+    expect(isTransient(error)).toBe(true);
+  });
+
+  it('a listing cut mid-XML is damaged, not a web page', () => {
+    const error = unparsable(200, '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Na');
+    expect(isWebPage(error)).toBe(false);
+    expect(isDamagedReply(error)).toBe(true);
+  });
+});
