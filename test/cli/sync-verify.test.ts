@@ -266,15 +266,23 @@ describe('an interrupted sync', () => {
     const src = await createBucket(source, uniqueBucket('cli-list-int-src'));
     const dst = await createBucket(target, uniqueBucket('cli-list-int-dst'));
     await putObject(source, src, 'a.txt', Buffer.from('a'));
-    // Every source listing page takes 1.5 s to arrive.
-    const proxy = await startFaultProxy({ upstream: rgw.endpoint, beforeForward: (r) => (r.method === 'GET' && r.key === '' ? sleep(1_500) : undefined) });
+    // Every source listing page takes 1.5 s to arrive; Ctrl-C comes while the first is awaited.
+    let listingSince: number | undefined;
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      beforeForward: (r) => {
+        if (r.method !== 'GET' || r.key !== '') return undefined;
+        listingSince ??= Date.now();
+        return sleep(1_500);
+      },
+    });
     try {
       const args = ['sync', `s3://${src}`, `s3://${dst}`, '--delete', '--source-endpoint', proxy.endpoint];
       for (const signals of [1, 2]) {
-        const started = Date.now();
+        listingSince = undefined;
         let sent = 0;
         const run = await cli(signals === 1 ? [...args, '--json'] : args, {}, (kill) => {
-          if (sent < signals && Date.now() - started > 500 + 200 * sent) {
+          if (listingSince !== undefined && sent < signals && Date.now() - listingSince > 100 + 200 * sent) {
             sent += 1;
             kill('SIGINT');
           }
