@@ -4,7 +4,8 @@
  */
 export interface MultipartCheckpoint {
   version: 1;
-  source: { bucket: string; key: string; etag: string; versionId?: string; size: number; lastModified?: string };
+  /** The source as it was copied: `headers` is the digest of its copied headers and metadata. */
+  source: { bucket: string; key: string; etag: string; versionId?: string; size: number; lastModified?: string; headers?: string };
   target: { bucket: string; key: string };
   uploadId: string;
   partSize: number;

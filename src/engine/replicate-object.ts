@@ -241,7 +241,10 @@ export async function replicateObject(
           if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
           resume = undefined;
           const mode = options.deleteWhenSourceMissing;
+          // A version that is gone says nothing of the key, which may have others: only a key that
+          // does not exist deletes its replica.
           const deletable =
+            !source.versionId &&
             existing !== undefined &&
             (mode === 'any' || (mode === 'recorded' ? recordedSource(existing)?.bucket === source.bucket : mode === true && !fromOtherBucket(existing, source.bucket)));
           if (!deletable) {
@@ -267,7 +270,13 @@ export async function replicateObject(
         try {
           plan = planTransfer(current.size, partSize, threshold, limits);
         } catch (error) {
+          if (resume) await abortUpload(dest, resume.uploadId).catch(() => undefined);
           throw new ReplicationFailure('too-large', (error as Error).message, false);
+        }
+        if (resume && plan.method === 'single-put') {
+          // The object now goes in one PUT (it shrank, or the part size grew): the paused upload goes.
+          await abortUpload(dest, resume.uploadId).catch(() => undefined);
+          resume = undefined;
         }
         const pinned = pinnedTo(current);
         const written =

@@ -187,6 +187,7 @@ async function readSourceOnce(
     }
   } catch (error) {
     body?.destroy?.();
+    if (signal.aborted) throw new ReplicationFailure('aborted', 'replication was cancelled', false, undefined, { cause: error });
     throw error instanceof ReplicationFailure ? error : new ReplicationFailure('unavailable', `reading the source body failed: ${String((error as Error).message ?? error)}`, true, undefined, { cause: error });
   }
   if (offset !== length) {
@@ -459,12 +460,17 @@ async function verifiedParts(target: Destination, checkpoint: MultipartCheckpoin
 
 function sameSource(checkpoint: MultipartCheckpoint, source: PinnedSource, target: Destination, plan: MultipartPlan): boolean {
   const s = source.state;
+  const recorded = checkpoint.source;
   return (
-    checkpoint.source.bucket === source.bucket &&
-    checkpoint.source.key === source.key &&
-    checkpoint.source.etag === s.etag &&
-    checkpoint.source.versionId === s.versionId &&
-    checkpoint.source.size === s.size &&
+    recorded.bucket === source.bucket &&
+    recorded.key === source.key &&
+    recorded.etag === s.etag &&
+    recorded.versionId === s.versionId &&
+    recorded.size === s.size &&
+    // A metadata-only change keeps the ETag: the upload's headers (set when it was created) and
+    // its markers would be the old ones.
+    (recorded.lastModified === undefined || s.lastModified === undefined || recorded.lastModified === s.lastModified.toISOString()) &&
+    (recorded.headers === undefined || recorded.headers === headersDigest(s)) &&
     checkpoint.target.bucket === target.bucket &&
     checkpoint.target.key === target.key &&
     checkpoint.partSize === plan.partSize &&
@@ -602,6 +608,7 @@ export async function putMultipart(
       size: state.size,
       ...(state.versionId && { versionId: state.versionId }),
       ...(state.lastModified && { lastModified: state.lastModified.toISOString() }),
+      headers: headersDigest(state),
     },
     target: { bucket: target.bucket, key: target.key },
     uploadId: activeUploadId,

@@ -52,6 +52,7 @@ export interface ReplicateOptions {
    * source buckets sharing the target's keys, where a replica that records no bucket (a copy
    * another tool made, or ours when the source's own metadata left no room for the marker) may
    * be another bucket's; with `'any'`, whatever is there (sync --delete mirroring a prefix).
+   * A source `versionId` that does not exist never deletes: the key may have other versions.
    */
   deleteWhenSourceMissing?: boolean | 'recorded' | 'any';
   /** Limits of the target service (default: Lyve Cloud's). */

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSourceClient, createTargetClient, replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
 import { headerBytesForWire, headerFromWire, isReplicaOf, metadataBytes, objectStateFromHead } from '../../src/engine/metadata.js';
 import { putBody, withWholeObject } from '../../src/engine/transfer.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import {
   MiB,
   createBucket,
@@ -540,6 +541,14 @@ describe('consistency while the source changes', () => {
     const replica = await readBack(target, dst, 'versioned.bin');
     expect(replica.md5).toBe(md5Hex(v2));
     expect(replica.head.Metadata?.[REPLICA_METADATA.sourceVersionId]).toBe(replicated.sourceVersionId);
+
+    // A version that no longer exists never deletes the replica of a key that still does.
+    const { VersionId: old } = await source.send(new PutObjectCommand({ Bucket: versioned, Key: key, Body: randomBody(10) }));
+    await putObject(source, versioned, key, randomBody(20));
+    await source.send(new DeleteObjectCommand({ Bucket: versioned, Key: key, VersionId: old }));
+    const gone = await replicateObject({ client: source, bucket: versioned, key, versionId: old! }, { client: target, bucket: dst, key: 'versioned.bin' }, { ...small, deleteWhenSourceMissing: 'any' });
+    expect(expectStatus(gone, 'skipped').reason).toBe('source-missing');
+    await target.send(new HeadObjectCommand({ Bucket: dst, Key: 'versioned.bin' }));
   });
 });
 
@@ -737,6 +746,54 @@ describe('multipart uploads are never left behind', () => {
     expect(await openUploads(target, dst)).toEqual([key]);
     await source.send(new DeleteObjectCommand({ Bucket: src, Key: key }));
     expect(expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'skipped').reason).toBe('source-missing');
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
+
+  it('starts over when only the headers changed since the checkpoint (same ETag), with the new headers', async () => {
+    const key = 'resume/headers-changed.bin';
+    await putMultipartObject(source, src, key, 3 * PART, PART);
+    await source.send(new CopyObjectCommand({ Bucket: src, Key: key, CopySource: `${src}/${key}`, MetadataDirective: 'REPLACE', ContentType: 'old/type', Metadata: { m: 'old' } }));
+    let started = 0;
+    const paused = expectStatus(await replicate(key, { ...small, concurrency: 1, shouldPause: () => started++ >= 1 }), 'paused');
+    // A second later (times have whole seconds), a metadata-only change: the ETag stays.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await source.send(new CopyObjectCommand({ Bucket: src, Key: key, CopySource: `${src}/${key}`, MetadataDirective: 'REPLACE', ContentType: 'new/type', Metadata: { m: 'new' } }));
+    const result = expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'replicated');
+    expect(result.resumedParts).toBe(0);
+    expect((await readBack(target, dst, key)).head).toMatchObject({ ContentType: 'new/type', Metadata: expect.objectContaining({ m: 'new' }) });
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
+
+  it('aborts the checkpoint’s upload when the object now goes in one PUT (larger part size, or it shrank)', async () => {
+    for (const change of ['part size', 'shrank'] as const) {
+      const key = `resume/now-single-put-${change.replace(' ', '-')}.bin`;
+      await putMultipartObject(source, src, key, 3 * PART, PART);
+      let started = 0;
+      const paused = expectStatus(await replicate(key, { ...small, concurrency: 1, shouldPause: () => started++ >= 1 }), 'paused');
+      if (change === 'shrank') await putObject(source, src, key, randomBody(1000));
+      const options = change === 'part size' ? { partSize: 4 * PART, multipartThreshold: 4 * PART } : small;
+      expect(expectStatus(await replicate(key, { ...options, resume: paused.checkpoint }), 'replicated').method).toBe('single-put');
+      await expectExactReplica(key);
+      expect(await openUploads(target, dst), change).toEqual([]);
+    }
+  });
+
+  it('reports a cancel that lands while a body is being read as aborted, not as a passing fault', async () => {
+    const key = 'abort/mid-read.bin';
+    await putMultipartObject(source, src, key, 3 * PART, PART);
+    const controller = new AbortController();
+    // Bodies trickle in at 1 MiB/s; the cancel comes while the first part is half read.
+    const proxy = await startFaultProxy({ upstream: inject('rgw').endpoint, slowBytesPerSecond: MiB, script: (r) => (r.method === 'GET' && r.key === key ? 'slow' : 'none') });
+    const slow = createSourceClient({ endpoint: proxy.endpoint, credentials: inject('rgw').source });
+    setTimeout(() => controller.abort(), 1_000);
+    let result: ReplicationResult;
+    try {
+      result = await replicateObject({ client: slow, bucket: src, key }, { client: target, bucket: dst, key }, { ...small, concurrency: 1, signal: controller.signal });
+    } finally {
+      slow.destroy();
+      await proxy.close();
+    }
+    expect(expectStatus(result, 'failed')).toMatchObject({ reason: 'aborted', retryable: false });
     expect(await openUploads(target, dst)).toEqual([]);
   });
 
