@@ -6,7 +6,7 @@ import { headObject } from './head-object.js';
 import { noteBodyBytesRead } from './read-garbage.js';
 import type { ListedObject } from './list-objects.js';
 import { readTags, sameTags } from './tags.js';
-import { fromOtherBucket, isReplicaOf, recordedSource, userMetadata, type ObjectState } from './metadata.js';
+import { fromOtherBucket, isReplicaOf, recordedSource, userMetadata, writtenWellAfter, type ObjectState } from './metadata.js';
 
 export type Comparison =
   | { state: 'identical' }
@@ -68,20 +68,25 @@ export async function compareObject(
   if (!a) return { state: 'missing-source' };
   if (!b) return { state: 'missing-target' };
   const differences: string[] = [];
+  const notReplica = a.size === b.size && !isReplicaOf(b, a, { sourceBucket: source.bucket });
   if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
-  else if (!isReplicaOf(b, a, { sourceBucket: source.bucket })) differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
   if (options.tags) {
     const [ta, tb] = await Promise.all([readTags('source', source.client, source.bucket, source.key), readTags('target', target.client, target.bucket, target.key)]);
     if (tb === 'unsupported') differences.push('the target does not support tags');
     else if (ta !== 'unsupported' && !sameTags(ta, tb)) differences.push('tags differ');
   }
   if (options.deep) {
-    differences.push(...headerDifferences(a, b));
+    const headers = headerDifferences(a, b);
     const [ma, mb] = await Promise.all([
       bodyMd5(source.client, 'source', source.bucket, source.key),
       bodyMd5(target.client, 'target', target.bucket, target.key),
     ]);
+    // Same body and every header: exact, whatever the ETags or markers say (another tool's copy).
+    if (notReplica && (headers.length > 0 || ma !== mb)) differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
+    differences.push(...headers);
     if (ma !== mb) differences.push(`body MD5 ${mb}, source ${ma}`);
+  } else if (notReplica) {
+    differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
   }
   return differences.length > 0 ? { state: 'different', differences } : { state: 'identical' };
 }
@@ -100,11 +105,15 @@ export async function recordsListedSource(
 ): Promise<boolean> {
   const replica = await headObject(target.client, 'target', target.bucket, target.key, undefined, signal);
   const recorded = replica && recordedSource(replica);
-  if (!replica || !recorded?.lastModified || !listed.lastModified || replica.size !== listed.size) return false;
+  // Without its headers digest the replica's own headers need comparing (the engine does).
+  if (!replica || !recorded?.lastModified || !recorded.headers || !listed.lastModified || replica.size !== listed.size) return false;
   const second = (ms: number) => Math.floor(ms / 1000);
   return (
     recorded.etag === listed.etag &&
     second(Date.parse(recorded.lastModified)) === second(listed.lastModified.getTime()) &&
+    // Copied within the clocks' allowance of the source's last change: a metadata-only change
+    // made in that same second keeps the ETag and the time, and only the source's headers tell.
+    writtenWellAfter(replica, listed) &&
     !fromOtherBucket(replica, sourceBucket)
   );
 }

@@ -37,6 +37,18 @@ const MARKERS_BY_NEED = [
 
 const MARKERS: ReadonlySet<string> = new Set(Object.values(REPLICA_METADATA));
 
+/**
+ * How far apart a write on the source and one on the target must be for their times to tell
+ * which came first: times have whole seconds, and two servers' clocks differ. Within it, a
+ * replica's time proves nothing about the source changes it has seen.
+ */
+export const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
+
+/** The target was written clearly after the source last changed, whatever the clocks' skew. */
+export function writtenWellAfter(target: ObjectState | { lastModified?: Date }, source: { lastModified?: Date }): boolean {
+  return target.lastModified !== undefined && source.lastModified !== undefined && target.lastModified.getTime() >= source.lastModified.getTime() + CLOCK_SKEW_ALLOWANCE_MS;
+}
+
 /** The object headers that are copied exactly; everything else (storage class, SSE, ...) is not. */
 export interface ObjectHeaders {
   contentType?: string;
@@ -326,17 +338,11 @@ export function isReplicaOf(
     );
   }
   if (!markersFit(source, maxMetadataBytes)) {
-    // Written without markers, as the source's own metadata left no room: same size and headers,
-    // and written since the source last changed. Times have whole seconds: written within the
-    // same one, two MD5-like ETags must be equal (a source whose ETag only looks like an MD5 is
-    // then copied once more, in a later second).
-    if (target.lastModified === undefined || source.lastModified === undefined) return false;
-    const sameSecond = Math.floor(target.lastModified.getTime() / 1000) === Math.floor(source.lastModified.getTime() / 1000);
-    return (
-      headersDigest(target) === headersDigest(source) &&
-      target.lastModified.getTime() >= source.lastModified.getTime() &&
-      !(sameSecond && source.etagIsMd5 && target.etagIsMd5 && target.etag !== source.etag)
-    );
+    // Written without markers, as the source's own metadata left no room: the same headers, and
+    // the same ETag (the same body) or, when the ETags cannot be compared (parts of another size,
+    // a source ETag that only looks like an MD5), written clearly after the source last changed.
+    // Within the clocks' allowance the copy is made again: it cannot be told from an older one.
+    return headersDigest(target) === headersDigest(source) && (target.etag === source.etag || writtenWellAfter(target, source));
   }
   // A copy another tool made: the same ETag and every copied header and metadata value.
   return target.etag === source.etag && headersDigest(target) === headersDigest(source);

@@ -317,12 +317,16 @@ describe('skips, deletes and missing objects', () => {
     await expectExactReplica(key);
   });
 
-  it('copies an object in parts whose own metadata leaves no room for any marker, and skips it next time', async () => {
+  it('copies an object in parts whose own metadata leaves no room for any marker, and copies it again while its time cannot tell', async () => {
     const key = 'skip/full-metadata-multipart.bin';
     await putObject(source, src, key, randomBody(PART + 1000), { Metadata: { m: 'x'.repeat(1995) } });
     expectStatus(await replicate(key), 'replicated');
     await expectExactReplica(key, key, { markers: false });
-    expect(expectStatus(await replicate(key), 'skipped').reason).toBe('identical');
+    // Its ETag (parts) cannot match the source's (one PUT), and written within a minute of the
+    // source's write it may be of an older body written in the same second: copied again. (Written
+    // a minute later it is current: test/engine/metadata.test.ts.)
+    expectStatus(await replicate(key), 'replicated');
+    await expectExactReplica(key, key, { markers: false });
   });
 
   it('keeps the user metadata whole when it leaves no room for every marker under 2 KB', async () => {
