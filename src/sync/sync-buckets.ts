@@ -5,6 +5,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { RequestStats, RequestStatsSnapshot } from '../clients/s3-clients.js';
 import { isMultipartCheckpoint, type MultipartCheckpoint } from '../engine/checkpoint.js';
 import { compareObject, recordsListedSource } from '../engine/compare-object.js';
+import { writtenWellAfter } from '../engine/metadata.js';
 import { errorMessage } from '../engine/errors.js';
 import { DEFAULT_PART_SIZE } from '../engine/limits.js';
 import { listObjects, type ListedObject } from '../engine/list-objects.js';
@@ -320,7 +321,11 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
     const targetKey = targetKeyOf(relative);
     if (confirming.has(object)) {
       const dst = { client: target.client, bucket: target.bucket, key: targetKey };
-      if (await recordsListedSource(dst, object, source.bucket, signal).catch(() => false)) {
+      // A replica listed as written within the clocks' allowance of its source cannot be confirmed
+      // from its markers: the engine compares both sides' HEADs instead (no HEAD spent here first).
+      const listedTarget = existing.get(relative);
+      const confirmable = listedTarget !== undefined && writtenWellAfter(listedTarget, object);
+      if (confirmable && (await recordsListedSource(dst, object, source.bucket, signal).catch(() => false))) {
         return report({ key: object.key, targetKey, status: 'identical', bytes: object.size });
       }
       unconfirmed.add(object.key);

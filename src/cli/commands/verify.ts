@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { compareObject, recordsListedSource } from '../../engine/compare-object.js';
 import { listObjects, type ListedObject } from '../../engine/list-objects.js';
+import { writtenWellAfter } from '../../engine/metadata.js';
 import { assertNoOverlap, explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
 import { errorMessage } from '../../engine/errors.js';
 import { EXIT } from '../errors.js';
@@ -66,7 +67,7 @@ export function registerVerify(program: Command): void {
           const t = b.get(relative)!;
           // Same size and ETag in the listings prove the bytes; the replica's markers naming that
           // source state prove it was copied with its headers (one HEAD). The rest is compared in full.
-          if (!options.deep && !options.tags && s.size === t.size && s.etag === t.etag) {
+          if (!options.deep && !options.tags && s.size === t.size && s.etag === t.etag && writtenWellAfter(t, s)) {
             const replica = { client: dst, bucket: target.bucket, key: t.key };
             if (await recordsListedSource(replica, s, source.bucket).catch(() => false)) continue;
           }
