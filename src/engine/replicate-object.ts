@@ -134,7 +134,9 @@ export async function replicateObject(
    * reading the source again; a source that changed meanwhile means starting over.
    */
   const finish = async (current: ObjectState, written: WrittenObject): Promise<ReplicationResult> => {
-    const recheck = !source.versionId && options.recheckSource !== false;
+    // A copy in parts lasts long enough for the source to change under it (a metadata-only change
+    // keeps the ETag its reads are pinned to): it is always checked, at one HEAD per object.
+    const recheck = !source.versionId && (options.recheckSource !== false || written.method === 'multipart');
     const [replica, now] = await Promise.all([
       written.etagVerified ? undefined : head(target.client, 'target', target.bucket, target.key, undefined, signal),
       recheck ? head(source.client, 'source', source.bucket, source.key, undefined, signal) : current,

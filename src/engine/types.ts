@@ -82,7 +82,8 @@ export interface ReplicateOptions {
   targetKnownMissing?: boolean;
   /**
    * After writing, read the source again and start over if it changed (default true). This is
-   * what makes concurrent and reordered events converge; a one-off copy of a listing may skip it.
+   * what makes concurrent and reordered events converge; a one-off copy of a listing may skip it
+   * for single PUTs (copies in parts are always checked: they last long enough to see a change).
    */
   recheckSource?: boolean;
 }

@@ -125,6 +125,30 @@ describe('replicas that lack the headers', () => {
     expect((await cli(['verify', `s3://${src}/plain/`, `s3://${dst}/plain/`, '--deep', ...endpoints()])).code).toBe(0);
   });
 
+  it('sync copies a metadata-only change made while a copy in parts was being completed', async () => {
+    await putMultipartObject(source, src, 'quick/parts.bin', 11 * MiB, 5 * MiB, { ContentType: 'old/type', Metadata: { v: '1' } });
+    let replaced = false;
+    // The first CompleteMultipartUpload waits for a metadata-only change on the source (same ETag).
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      beforeForward: async (r) => {
+        if (replaced || r.method !== 'POST' || !/(^|&)uploadId=/.test(r.query)) return;
+        replaced = true;
+        await source.send(
+          new CopyObjectCommand({ Bucket: src, Key: 'quick/parts.bin', CopySource: `${src}/quick/parts.bin`, MetadataDirective: 'REPLACE', ContentType: 'new/type', Metadata: { v: '2' } }),
+        );
+      },
+    });
+    try {
+      const run = await cli(['sync', `s3://${src}/quick/parts.bin`, `s3://${dst}/quick/parts.bin`, '--part-size', '5', '--target-endpoint', proxy.endpoint, ...endpoints()]);
+      expect(run.code).toBe(0);
+      expect(replaced).toBe(true);
+      expect((await readBack(target, dst, 'quick/parts.bin')).head).toMatchObject({ ContentType: 'new/type', Metadata: expect.objectContaining({ v: '2' }) });
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
   it('sync copies a metadata-only change made right after the last sync', async () => {
     await putObject(source, src, 'quick/c.txt', Buffer.from('unchanged bytes'), { ContentType: 'text/plain', Metadata: { v: '1' } });
     expect((await cli(['sync', `s3://${src}/quick/`, `s3://${dst}/quick/`, ...endpoints()])).code).toBe(0);
