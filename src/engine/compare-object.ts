@@ -14,6 +14,8 @@ export type Comparison =
   | { state: 'missing-target' }
   | { state: 'different'; differences: string[] };
 
+const NOT_A_REPLICA = 'not a replica of the current source (the source state it records, or its ETag, differs)';
+
 const HEADERS = ['contentType', 'cacheControl', 'contentDisposition', 'contentEncoding', 'contentLanguage', 'expires', 'websiteRedirectLocation'] as const;
 
 /** Times a body cut off mid-stream is read again (the SDK retries only up to the headers). */
@@ -82,11 +84,11 @@ export async function compareObject(
       bodyMd5(target.client, 'target', target.bucket, target.key),
     ]);
     // Same body and every header: exact, whatever the ETags or markers say (another tool's copy).
-    if (notReplica && (headers.length > 0 || ma !== mb)) differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
+    if (notReplica && (headers.length > 0 || ma !== mb)) differences.push(NOT_A_REPLICA);
     differences.push(...headers);
     if (ma !== mb) differences.push(`body MD5 ${mb}, source ${ma}`);
   } else if (notReplica) {
-    differences.push('not a replica of the current source (the source state it records, or its ETag, differs)');
+    differences.push(NOT_A_REPLICA);
   }
   return differences.length > 0 ? { state: 'different', differences } : { state: 'identical' };
 }

@@ -1,8 +1,9 @@
-import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MultipartCheckpoint } from '../engine/checkpoint.js';
 import { errorMessage } from '../engine/errors.js';
 import { replicateObject } from '../engine/replicate-object.js';
+import { abortUpload } from '../engine/transfer.js';
 import type { TransferBudget } from '../engine/transfer-budget.js';
 import type { ReplicateOptions, ReplicationResult } from '../engine/types.js';
 import { assertSourceBucketAllowed, targetKeyFor, type LambdaConfig } from './config.js';
@@ -53,7 +54,7 @@ export function succeeded(outcome: TaskOutcome): boolean {
 
 /** Aborts a multipart upload, as far as the target lets us (cleanup or a lifecycle rule gets the rest). */
 async function abortUploadWith(client: S3Client, bucket: string, key: string, uploadId: string): Promise<void> {
-  await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+  await abortUpload({ client, bucket, key }, uploadId).catch(() => undefined);
 }
 
 /**
@@ -69,6 +70,13 @@ function deletePolicy(config: LambdaConfig): true | 'recorded' | 'any' {
   return (config.sourceBuckets?.size ?? 1) > 1 ? 'recorded' : true;
 }
 
+/**
+ * Runs one task: applies the configuration (source allow-list, key filters, deletes and tags
+ * on/off, target prefix), then makes the target key match the source with the engine. The
+ * engine re-reads the source, so every action converges to the source's current state: a
+ * create event for a since-deleted object deletes the replica (when deletes are on), and a
+ * delete event for a re-created object copies it.
+ */
 export async function replicateTask(
   task: ReplicationTask,
   runtime: TaskRuntime,
