@@ -24,7 +24,7 @@ import {
   type ReplicationTask,
 } from './events/index.js';
 import { MalformedEventError } from './events/types.js';
-import { createLogger, createMetrics, reportOutcome } from './observability.js';
+import { createLogger, createMetrics, reportOutcome, taskLogger } from './observability.js';
 import { replicateTask, succeeded, type TaskOutcome, type TaskRuntime } from './replicate-task.js';
 import { TargetConnection } from './target-connection.js';
 import { SecretUnavailableError, TargetSecret } from './target-secret.js';
@@ -93,7 +93,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
       remainingMs: () => context.getRemainingTimeInMillis(),
       reserveMs,
       invocationMs,
-      logger: logger.createChild({ persistentKeys: { bucket: task.bucket, objectKey: task.key } }),
+      logger: taskLogger(logger, { bucket: task.bucket, objectKey: task.key }),
       ...(sqs && queueUrl && { continueLater: (c: Continuation) => sendContinuation(sqs, queueUrl, c) }),
     });
 

@@ -22,6 +22,22 @@ export function createLogger(): Logger {
   return new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME || SERVICE_NAME });
 }
 
+/** The lines one object's task logs, each with that object's keys. */
+export interface TaskLogger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * The invocation's logger with `keys` on every line. Not a Powertools child logger: a child
+ * takes the invocation's context afresh and reports every object as a cold start.
+ */
+export function taskLogger(logger: Logger, keys: Record<string, unknown>): TaskLogger {
+  const at = (level: 'info' | 'warn' | 'error') => (message: string, fields: Record<string, unknown> = {}) => logger[level](message, { ...keys, ...fields });
+  return { info: at('info'), warn: at('warn'), error: at('error') };
+}
+
 export function createMetrics(): Metrics {
   return new Metrics({
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
@@ -33,7 +49,7 @@ export function createMetrics(): Metrics {
  * One summary line and the metrics for one object. Lag is event time → replica complete, the
  * figure users watch to know how far behind the copy is.
  */
-export function reportOutcome(outcome: TaskOutcome, logger: Logger, metrics: Metrics): void {
+export function reportOutcome(outcome: TaskOutcome, logger: TaskLogger, metrics: Metrics): void {
   const { result, task } = outcome;
   const fields: Record<string, unknown> = {
     status: outcome.continued ? 'continued' : result.status,

@@ -1,5 +1,4 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MultipartCheckpoint } from '../engine/checkpoint.js';
 import { errorMessage } from '../engine/errors.js';
 import { replicateObject } from '../engine/replicate-object.js';
@@ -10,6 +9,7 @@ import { assertSourceBucketAllowed, targetKeyFor, type LambdaConfig } from './co
 import type { Continuation } from './continuation.js';
 import type { ReplicationTask } from './events/types.js';
 import type { TargetConnection } from './target-connection.js';
+import type { TaskLogger } from './observability.js';
 import { TimeBudget } from './time-budget.js';
 
 /** A task the configuration says to leave alone. */
@@ -43,7 +43,7 @@ export interface TaskRuntime {
   /** Queues a continuation; undefined when no CONTINUATION_QUEUE_URL is set. */
   continueLater?: (continuation: Continuation) => Promise<void>;
   /** The logger for this object's lines (it carries the request id and the object key). */
-  logger: Logger;
+  logger: TaskLogger;
 }
 
 /** Whether the event source should consider the task done (not retry it). */

@@ -311,6 +311,22 @@ describe('observability', () => {
     expect(emf!.BytesReplicated).toBe(1234);
     expect(out.text()).not.toContain(rgw.target.secretAccessKey);
   });
+
+  it('says cold_start true on the first invocation’s object lines only', async () => {
+    const out = captureStdout();
+    await putObject(source, src, 'observe/cold.bin', randomBody(10));
+    // As Lambda starts a container: on demand, so its first invocation is a cold start.
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    try {
+      const logger = new Logger({ serviceName: 'lyve-replicator', logLevel: 'INFO' });
+      const handler = handlerWith({}, { logger });
+      for (let i = 0; i < 2; i++) await handler(s3Event({ bucket: src, key: 'observe/cold.bin' }), lambdaContext());
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    const objectLines = out.lines().filter((l) => l.objectKey === 'observe/cold.bin');
+    expect(objectLines.map((l) => l.cold_start)).toEqual([true, false]);
+  });
 });
 
 describe('configuration', () => {
