@@ -45,7 +45,7 @@ const MARKERS: ReadonlySet<string> = new Set(Object.values(REPLICA_METADATA));
 export const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
 
 /** The target was written clearly after the source last changed, whatever the clocks' skew. */
-export function writtenWellAfter(target: ObjectState | { lastModified?: Date }, source: { lastModified?: Date }): boolean {
+export function writtenWellAfter(target: { lastModified?: Date }, source: { lastModified?: Date }): boolean {
   return target.lastModified !== undefined && source.lastModified !== undefined && target.lastModified.getTime() >= source.lastModified.getTime() + CLOCK_SKEW_ALLOWANCE_MS;
 }
 

@@ -22,6 +22,14 @@ import { describeResult, runNetworkScenario, seedCorpus, verifyExact } from './s
 
 const rgw = inject('rgw');
 
+/** Source and target clients straight to RGW, and a fresh bucket on each side named after `name`. */
+async function bucketPair(name: string) {
+  const direct = rgwClients();
+  const src = await createBucket(direct.source, uniqueBucket(`${name}-src`));
+  const dst = await createBucket(direct.target, uniqueBucket(`${name}-dst`));
+  return { direct, src, dst };
+}
+
 describe('network faults', () => {
   it('40 objects at 15 % random faults end byte-exact, with retries bounded and reported, nothing left open', async () => {
     const seed = 20_240_601;
@@ -34,9 +42,7 @@ describe('network faults', () => {
   }, 180_000);
 
   it('every kind of fault on the call it hurts most: lost replies of Create/Complete, cut bodies, stalls', async () => {
-    const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('scripted-src'));
-    const dst = await createBucket(direct.target, uniqueBucket('scripted-dst'));
+    const { direct, src, dst } = await bucketPair('scripted');
     await putMultipartObject(direct.source, src, 'large/a.bin', 12 * MiB + 7, 5 * MiB);
     await putObject(direct.source, src, 'small/b.bin', randomBody(3000));
     await putObject(direct.source, src, 'mid/c.bin', randomBody(MiB + 5));
@@ -148,9 +154,7 @@ describe('network faults', () => {
   }, 60_000);
 
   it('an object that still fails after bounded retries is reported failed with the reason, and the rerun completes it', async () => {
-    const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('doomed-src'));
-    const dst = await createBucket(direct.target, uniqueBucket('doomed-dst'));
+    const { direct, src, dst } = await bucketPair('doomed');
     await putObject(direct.source, src, 'doomed/small.bin', randomBody(5000));
     await putMultipartObject(direct.source, src, 'doomed/large.bin', 12 * MiB, 5 * MiB);
     await putObject(direct.source, src, 'fine.bin', randomBody(100));
@@ -201,9 +205,7 @@ describe('network faults', () => {
 
 describe('servers that answer wrongly', () => {
   it('a CreateMultipartUpload whose reply is lost and whose retries all fail leaves no upload open', async () => {
-    const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('lost-create-src'));
-    const dst = await createBucket(direct.target, uniqueBucket('lost-create-dst'));
+    const { direct, src, dst } = await bucketPair('lost-create');
     await putObject(direct.source, src, 'big.bin', randomBody(6 * MiB));
     const isCreate = (r: ProxiedRequest) => r.method === 'POST' && /(^|&)uploads(=|&|$)/.test(r.query);
     const proxy = await startFaultProxy({
@@ -230,9 +232,7 @@ describe('servers that answer wrongly', () => {
   }, 60_000);
 
   it('verify --deep reads a cut body again, and reports an object it still cannot read as unchecked', async () => {
-    const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('deep-cut-src'));
-    const dst = await createBucket(direct.target, uniqueBucket('deep-cut-dst'));
+    const { direct, src, dst } = await bucketPair('deep-cut');
     for (const key of ['a.bin', 'b.bin']) {
       const body = randomBody(MiB);
       await putObject(direct.source, src, key, body);
@@ -261,9 +261,7 @@ describe('servers that answer wrongly', () => {
   }, 60_000);
 
   it('a proxy’s HTML error page instead of S3’s reply is reported in one line that says so', async () => {
-    const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('html-502-src'));
-    const dst = await createBucket(direct.target, uniqueBucket('html-502-dst'));
+    const { direct, src, dst } = await bucketPair('html-502');
     await putObject(direct.source, src, 'a.bin', randomBody(1000));
     const page = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
     const proxy = await startFaultProxy({ upstream: rgw.endpoint, intercept: (r) => (r.method === 'PUT' ? { status: 502, html: page } : undefined) });
@@ -281,9 +279,7 @@ describe('servers that answer wrongly', () => {
   }, 60_000);
 
   it('a HEAD refused without an error body (HEADs have none) is named by its HTTP status', async () => {
-    const direct = rgwClients();
-    const src = await createBucket(direct.source, uniqueBucket('head-500-src'));
-    const dst = await createBucket(direct.target, uniqueBucket('head-500-dst'));
+    const { direct, src, dst } = await bucketPair('head-500');
     await putObject(direct.source, src, 'a.bin', randomBody(10));
     const proxy = await startFaultProxy({ upstream: rgw.endpoint, intercept: (r) => (r.method === 'HEAD' ? { status: 500, code: 'InternalError', message: 'x' } : undefined) });
     const target = createTargetClient({ endpoint: proxy.endpoint, credentials: rgw.target, maxAttempts: 1 });
