@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { errorMessage } from './errors.js';
+import { allInOrder, errorMessage } from './errors.js';
 import { ReplicationFailure, s3Call } from './failures.js';
 import { headObject } from './head-object.js';
 import { noteBodyBytesRead } from './read-garbage.js';
@@ -63,7 +63,7 @@ export async function compareObject(
   options: { deep?: boolean; tags?: boolean; signal?: AbortSignal } = {},
 ): Promise<Comparison> {
   const signal = options.signal ?? new AbortController().signal;
-  const [a, b] = await Promise.all([
+  const [a, b] = await allInOrder([
     headObject(source.client, 'source', source.bucket, source.key, undefined, signal),
     headObject(target.client, 'target', target.bucket, target.key, undefined, signal),
   ]);
@@ -73,12 +73,13 @@ export async function compareObject(
   const notReplica = a.size === b.size && !isReplicaOf(b, a, { sourceBucket: source.bucket });
   if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
   if (options.tags) {
-    const [ta, tb] = await Promise.all([readTags('source', source.client, source.bucket, source.key), readTags('target', target.client, target.bucket, target.key)]);
+    const [ta, tb] = await allInOrder([readTags('source', source.client, source.bucket, source.key), readTags('target', target.client, target.bucket, target.key)]);
     if (tb === 'unsupported') differences.push('the target does not support tags');
     else if (ta !== 'unsupported' && !sameTags(ta, tb)) differences.push('tags differ');
   }
   if (options.deep) {
     const headers = headerDifferences(a, b);
+    // A failed read ends the other at once (no waiting out a whole body to pick which to report).
     const [ma, mb] = await Promise.all([
       bodyMd5(source.client, 'source', source.bucket, source.key),
       bodyMd5(target.client, 'target', target.bucket, target.key),

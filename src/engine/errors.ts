@@ -126,3 +126,14 @@ export function isWebPage(error: unknown): boolean {
   const body = (error as { $responseBodyText?: unknown }).$responseBodyText;
   return !passing && typeof body === 'string' && /^\s*(<!doctype html|<html[\s>])/i.test(body);
 }
+
+/**
+ * `Promise.all` that waits for every promise and, when some fail, throws the first failure in
+ * argument order rather than in time: the same misconfiguration (say, a source that refuses us
+ * and a target bucket that is missing) is then reported the same way on every run.
+ */
+export async function allInOrder<T extends readonly unknown[] | []>(values: T): Promise<{ -readonly [P in keyof T]: Awaited<T[P]> }> {
+  const settled = await Promise.allSettled(values);
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as { -readonly [P in keyof T]: Awaited<T[P]> };
+}

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { allInOrder } from './errors.js';
 import { ReplicationFailure, SourceChangedError, classifyS3Error, s3Call, uploadLeftOpen } from './failures.js';
 import { headObject as head } from './head-object.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, LYVE_CLOUD_LIMITS, planTransfer, type TargetLimits } from './limits.js';
@@ -137,7 +138,7 @@ export async function replicateObject(
     // A copy in parts lasts long enough for the source to change under it (a metadata-only change
     // keeps the ETag its reads are pinned to): it is always checked, at one HEAD per object.
     const recheck = !source.versionId && (options.recheckSource !== false || written.method === 'multipart');
-    const [replica, now] = await Promise.all([
+    const [replica, now] = await allInOrder([
       written.etagVerified ? undefined : head(target.client, 'target', target.bucket, target.key, undefined, signal),
       recheck ? head(source.client, 'source', source.bucket, source.key, undefined, signal) : current,
     ]);
@@ -229,7 +230,7 @@ export async function replicateObject(
           }
         }
 
-        const [current, existing] = await Promise.all([
+        const [current, existing] = await allInOrder([
           head(source.client, 'source', source.bucket, source.key, source.versionId, signal),
           targetBeforeCopy ??
             (options.targetKnownMissing && restarts === 0

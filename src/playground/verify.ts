@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { allInOrder } from '../engine/errors.js';
 import { listObjects } from '../engine/list-objects.js';
 
 export interface BucketRef {
@@ -47,7 +48,7 @@ async function fingerprint({ client, bucket }: BucketRef, key: string): Promise<
 
 /** Compares every key of both buckets; a key on one side only is a problem too. */
 export async function compareBuckets(source: BucketRef, target: BucketRef): Promise<ObjectCheck[]> {
-  const [sourceKeys, targetKeys] = await Promise.all([listKeys(source, 'source'), listKeys(target, 'target')]);
+  const [sourceKeys, targetKeys] = await allInOrder([listKeys(source, 'source'), listKeys(target, 'target')]);
   const inTarget = new Set(targetKeys);
   const checks: ObjectCheck[] = [];
   for (const key of sourceKeys) {
@@ -55,7 +56,7 @@ export async function compareBuckets(source: BucketRef, target: BucketRef): Prom
       checks.push({ key, problems: ['missing on the target'] });
       continue;
     }
-    const [s, t] = await Promise.all([fingerprint(source, key), fingerprint(target, key)]);
+    const [s, t] = await allInOrder([fingerprint(source, key), fingerprint(target, key)]);
     const problems: string[] = [];
     if (s.size !== t.size) problems.push(`size ${t.size}, source ${s.size}`);
     if (s.md5 !== t.md5) problems.push(`MD5 ${t.md5}, source ${s.md5}`);

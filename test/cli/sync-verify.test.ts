@@ -356,9 +356,12 @@ describe('misconfiguration', () => {
   it('names an endpoint that is a web server, not S3', async () => {
     let page = '<!DOCTYPE html>\n<html><head><title>Welcome</title></head><body><p>It works!</p></body></html>\n';
     let status = 200;
+    let delayMs = 0;
     const web = createServer((_req, res) => {
-      res.writeHead(status, { 'content-type': 'text/html' });
-      res.end(page);
+      setTimeout(() => {
+        res.writeHead(status, { 'content-type': 'text/html' });
+        res.end(page);
+      }, delayMs);
     });
     await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
@@ -372,6 +375,8 @@ describe('misconfiguration', () => {
       // An HTML page that is not well-formed XML is a parse error, and a web page by its look.
       page = '<html><body><p>Not Found<hr></body></html>';
       status = 404;
+      // The target's missing bucket is known first; the source's error is still the one named.
+      delayMs = 500;
       const verify = await cli(['verify', `s3://${src}`, 's3://cli-bad-dst', '--source-endpoint', url]);
       expect(verify.stderr).toBe(
         "lyve-replicator: the source endpoint answered s3:ListBucket with a web page (HTTP 404), not an S3 reply: check that the source endpoint is the S3 service's URL (--source-endpoint)\n",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDamagedReply, isTransient, isWebPage } from '../../src/engine/errors.js';
+import { allInOrder, isDamagedReply, isTransient, isWebPage } from '../../src/engine/errors.js';
 
 /** The error the SDK throws for a reply body it cannot parse as S3's XML. */
 function unparsable(status: number, body: string): Error {
@@ -28,5 +28,24 @@ describe('replies that are not S3 replies', () => {
     const error = unparsable(200, '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Na');
     expect(isWebPage(error)).toBe(false);
     expect(isDamagedReply(error)).toBe(true);
+  });
+});
+
+describe('allInOrder', () => {
+  const later = <T>(ms: number, outcome: () => T) => new Promise<T>((resolve) => setTimeout(resolve, ms)).then(outcome);
+
+  it('resolves to every value, in order', async () => {
+    await expect(allInOrder([later(20, () => 'a'), 'b', later(5, () => 3)])).resolves.toEqual(['a', 'b', 3]);
+  });
+
+  it('throws the first failure in argument order, not the first in time', async () => {
+    const first = later(30, () => {
+      throw new Error('source refused');
+    });
+    const second = later(0, () => {
+      throw new Error('target bucket missing');
+    });
+    await expect(allInOrder([first, second])).rejects.toThrow('source refused');
+    await expect(allInOrder([Promise.resolve(1), second])).rejects.toThrow('target bucket missing');
   });
 });

@@ -3,7 +3,7 @@ import { compareObject, recordsListedSource } from '../../engine/compare-object.
 import { listObjects, type ListedObject } from '../../engine/list-objects.js';
 import { writtenWellAfter } from '../../engine/metadata.js';
 import { assertNoOverlap, explainConnectionFailure, sourceClient, targetClient } from '../connections.js';
-import { errorMessage } from '../../engine/errors.js';
+import { allInOrder, errorMessage } from '../../engine/errors.js';
 import { EXIT } from '../errors.js';
 import { displayKey, formatS3Location, parseS3Pair } from '../s3-location.js';
 import { addCommonOptions, keyFilter, type CommonOptions } from './common.js';
@@ -29,6 +29,16 @@ async function listAll(list: AsyncGenerator<ListedObject>, prefix: string, filte
   return map;
 }
 
+/** The same listing, its first page already read (so a refusal surfaces here). */
+async function withFirstPageRead(list: AsyncGenerator<ListedObject>): Promise<AsyncGenerator<ListedObject>> {
+  const first = await list.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* list;
+  })();
+}
+
 export function registerVerify(program: Command): void {
   addCommonOptions(
     program
@@ -44,10 +54,18 @@ export function registerVerify(program: Command): void {
     await assertNoOverlap(source, target, options, dst);
     const filter = keyFilter(options);
     const started = performance.now();
+    // Both first pages before anything else: when both sides are misconfigured, the source's
+    // error is the one reported, on every run, without waiting out a whole listing.
+    const [sourceList, targetList] = await allInOrder([
+      withFirstPageRead(listObjects(src, 'source', source.bucket, source.prefix)),
+      withFirstPageRead(listObjects(dst, 'target', target.bucket, target.prefix)),
+    ]).catch((error: unknown) => {
+      throw explainConnectionFailure(error, options);
+    });
     const [a, b] = await Promise.all([
       // The source folder's own marker ("photos/") maps to nothing at a target bucket's root.
-      listAll(listObjects(src, 'source', source.bucket, source.prefix), source.prefix, (key) => filter(key) && target.prefix + key !== ''),
-      listAll(listObjects(dst, 'target', target.bucket, target.prefix), target.prefix, filter),
+      listAll(sourceList, source.prefix, (key) => filter(key) && target.prefix + key !== ''),
+      listAll(targetList, target.prefix, filter),
     ]).catch((error: unknown) => {
       throw explainConnectionFailure(error, options);
     });
