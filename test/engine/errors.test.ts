@@ -32,7 +32,7 @@ describe('replies that are not S3 replies', () => {
 });
 
 describe('allInOrder', () => {
-  const later = <T>(ms: number, outcome: () => T) => new Promise<T>((resolve) => setTimeout(resolve, ms)).then(outcome);
+  const later = <T>(ms: number, outcome: () => T) => new Promise<void>((resolve) => setTimeout(resolve, ms)).then(outcome);
 
   it('resolves to every value, in order', async () => {
     await expect(allInOrder([later(20, () => 'a'), 'b', later(5, () => 3)])).resolves.toEqual(['a', 'b', 3]);
