@@ -138,7 +138,13 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
             logger.error('malformed event record', { where, record: record.index, error: record.error.message });
             failures.push(`${where} record ${record.index}: ${record.error.message}`);
           } else if (record.ignored) {
-            logger.info('event ignored', { where, record: record.index, reason: record.ignored });
+            logger.info('event ignored', {
+              where,
+              record: record.index,
+              reason: record.ignored,
+              ...(record.bucket !== undefined && { bucket: record.bucket }),
+              ...(record.key !== undefined && { objectKey: record.key }),
+            });
           } else if (record.task) {
             const outcome = await run(record.task);
             if (!succeeded(outcome)) failures.push(`${record.task.key}: ${describeFailure(outcome)}`);
@@ -200,8 +206,10 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
           const failures: string[] = [];
           for (const [index, record] of records.entries()) {
             const message = unwrapSns(record);
-            if (message === undefined) failures.push(`SNS record ${index}: not an SNS notification`);
-            else await handleMessage(message, `SNS record ${index}`).catch((e: unknown) => failures.push(errorMessage(e)));
+            if (message === undefined) {
+              logger.error('malformed event record', { where: `SNS record ${index}`, error: 'not an SNS notification' });
+              failures.push(`SNS record ${index}: not an SNS notification`);
+            } else await handleMessage(message, `SNS record ${index}`).catch((e: unknown) => failures.push(errorMessage(e)));
           }
           return await throwOnFailures(failures);
         }
@@ -212,7 +220,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
           return { continued: true };
         }
         case 'batch-operations':
-          return await handleBatchOperations(event, run);
+          return await handleBatchOperations(event, run, logger);
         default: {
           const error = new MalformedEventError(
             'unrecognised event: expected SQS, S3, SNS, EventBridge (aws.s3) or S3 Batch Operations; check what invokes this function',
@@ -242,8 +250,15 @@ async function throwOnFailures(failures: string[]): Promise<{ failures: 0 }> {
 async function handleBatchOperations(
   event: unknown,
   run: (task: ReplicationTask) => Promise<TaskOutcome>,
+  logger: Logger,
 ): Promise<BatchOperationsResponse> {
-  const parsed = parseBatchOperationsEvent(event);
+  let parsed: ReturnType<typeof parseBatchOperationsEvent>;
+  try {
+    parsed = parseBatchOperationsEvent(event);
+  } catch (error) {
+    logger.error('malformed event', { where: 'S3 Batch Operations', error: errorMessage(error) });
+    throw error;
+  }
   const results: BatchOperationsTaskResult[] = await Promise.all(
     parsed.tasks.map(async ({ taskId, task, error }): Promise<BatchOperationsTaskResult> => {
       if (!task) return { taskId, resultCode: 'PermanentFailure', resultString: error?.message ?? 'malformed task' };

@@ -76,7 +76,8 @@ export function reportOutcome(outcome: TaskOutcome, logger: TaskLogger, metrics:
     case 'skipped':
     case 'ignored':
       fields.reason = result.reason;
-      metrics.addMetric(METRIC.skipped, MetricUnit.Count, 1);
+      // The other reading of an ambiguous key names no object: there is nothing to count.
+      if (result.reason !== 'no-such-key') metrics.addMetric(METRIC.skipped, MetricUnit.Count, 1);
       break;
     case 'deleted':
       metrics.addMetric(METRIC.deleted, MetricUnit.Count, 1);

@@ -15,7 +15,8 @@ import { TimeBudget } from './time-budget.js';
 /** A task the configuration says to leave alone. */
 export interface IgnoredResult {
   status: 'ignored';
-  reason: 'filtered' | 'deletes-disabled' | 'tags-disabled';
+  /** `no-such-key`: the task's key was the other reading of an ambiguous key, and names no source object. */
+  reason: 'filtered' | 'deletes-disabled' | 'tags-disabled' | 'no-such-key';
 }
 
 export type TaskResult = ReplicationResult | IgnoredResult;
@@ -116,7 +117,8 @@ export async function replicateTask(
     budget: runtime.budget,
     partSize: config.partSize,
     copyTags: config.replicateTags,
-    deleteWhenSourceMissing: config.replicateDeletes && deletePolicy(config),
+    // A key that is only one reading of what the event named may be another object's name.
+    deleteWhenSourceMissing: config.replicateDeletes && (task.alternativeKey ? 'recorded' : deletePolicy(config)),
     shouldPause: new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency, runtime.invocationMs).shouldPause,
     // A create event names the object's ETag and size: small objects are then read with one
     // conditional GET. The engine still re-reads the source after writing, so stale events converge.
@@ -137,6 +139,9 @@ export async function replicateTask(
     result = await run(client);
   }
 
+  if (task.alternativeKey && result.status === 'skipped' && result.reason === 'source-missing') {
+    return outcome({ status: 'ignored', reason: 'no-such-key' });
+  }
   if (result.status !== 'paused') return outcome(result);
   let problem = `object needs more time than this invocation had left (${result.bytesLeft} bytes to go): set CONTINUATION_QUEUE_URL so large copies continue in the next invocation, or raise the function timeout`;
   if (runtime.continueLater) {

@@ -141,6 +141,54 @@ describe('SQS, SNS and EventBridge', () => {
   });
 });
 
+describe('EventBridge keys read two ways (raw and form-decoded)', () => {
+  it('the reading that names no object neither deletes another object nor counts', async () => {
+    // The target has an object of its own whose name is the decoded reading of the event's key.
+    await putObject(target, dst, 'eb-keys/a b.jpg', Buffer.from('not a replica'));
+    await putObject(source, src, 'eb-keys/a+b.jpg', randomBody(10));
+    const outcomes: string[] = [];
+    const out = captureStdout();
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+    const metrics = createMetrics();
+    vi.unstubAllEnvs();
+    const handler = handlerWith(
+      { REPLICATE_DELETES: 'true' },
+      { metrics, onOutcome: (o) => outcomes.push(`${o.task.key}: ${o.result.status} ${'reason' in o.result ? o.result.reason : ''}`.trim()) },
+    );
+    await expect(handler(eventBridgeEvent('Object Created', src, 'eb-keys/a+b.jpg'), lambdaContext())).resolves.toEqual({ failures: 0 });
+    expect(outcomes.sort()).toEqual(['eb-keys/a b.jpg: ignored no-such-key', 'eb-keys/a+b.jpg: replicated']);
+    expect(await exists('eb-keys/a+b.jpg')).toBe(true);
+    expect(await exists('eb-keys/a b.jpg')).toBe(true);
+    const emf = out.lines().find((line) => '_aws' in line)!;
+    expect(emf.ObjectsReplicated).toBe(1);
+    expect(emf.ObjectsSkipped).toBeUndefined();
+
+    outcomes.length = 0;
+    await source.send(new DeleteObjectCommand({ Bucket: src, Key: 'eb-keys/a+b.jpg' }));
+    await expect(handler(eventBridgeEvent('Object Deleted', src, 'eb-keys/a+b.jpg'), lambdaContext())).resolves.toEqual({ failures: 0 });
+    expect(outcomes.sort()).toEqual(['eb-keys/a b.jpg: ignored no-such-key', 'eb-keys/a+b.jpg: deleted']);
+    expect(await exists('eb-keys/a b.jpg')).toBe(true);
+  });
+
+  it('a decoded reading that is a stale replica of this bucket goes, as any stale replica does', async () => {
+    await putObject(source, src, 'eb-keys/c d.bin', randomBody(10));
+    await putObject(source, src, 'eb-keys/c+d.bin', randomBody(10));
+    const handler = handlerWith({ REPLICATE_DELETES: 'true' });
+    await handler(s3Event({ bucket: src, key: 'eb-keys/c d.bin' }), lambdaContext());
+    await source.send(new DeleteObjectCommand({ Bucket: src, Key: 'eb-keys/c d.bin' }));
+    await expect(handler(eventBridgeEvent('Object Created', src, 'eb-keys/c+d.bin'), lambdaContext())).resolves.toEqual({ failures: 0 });
+    expect(await exists('eb-keys/c+d.bin')).toBe(true);
+    expect(await exists('eb-keys/c d.bin')).toBe(false);
+  });
+
+  it('a key holding a literal %00 replicates without a failed reading', async () => {
+    const key = 'eb-keys/x%00y';
+    await putObject(source, src, key, randomBody(10));
+    await expect(handlerWith()(eventBridgeEvent('Object Created', src, key), lambdaContext())).resolves.toEqual({ failures: 0 });
+    expect(await exists(key)).toBe(true);
+  });
+});
+
 describe('deletes and tags', () => {
   it('ignores deletes unless REPLICATE_DELETES is on, and never deletes a re-created key', async () => {
     const key = 'deletes/recreated.bin';
@@ -326,6 +374,33 @@ describe('observability', () => {
     }
     const objectLines = out.lines().filter((l) => l.objectKey === 'observe/cold.bin');
     expect(objectLines.map((l) => l.cold_start)).toEqual([true, false]);
+  });
+
+  it('an ignored event names its bucket and key; every malformed event gets its own error line', async () => {
+    const out = captureStdout();
+    const logger = new Logger({ serviceName: 'lyve-replicator', logLevel: 'INFO' });
+    const handler = handlerWith({}, { logger });
+    await handler(s3Event({ bucket: src, key: 'observe/acl changed+1', eventName: 'ObjectAcl:Put' }), lambdaContext());
+    expect(out.lines().find((l) => l.message === 'event ignored')).toMatchObject({ bucket: src, objectKey: 'observe/acl changed+1', reason: expect.stringContaining('ACLs') });
+
+    const malformed: [string, unknown][] = [
+      ['SNS record 0', { Records: [{ EventSource: 'aws:sns', EventVersion: '1.0', Sns: { Type: 'SubscriptionConfirmation', Message: 'confirm' } }] }],
+      ['S3 Batch Operations', { invocationSchemaVersion: '3.0', invocationId: 'x', job: { id: 'j' }, tasks: [{ taskId: 't', s3Key: 'k', s3BucketArn: `arn:aws:s3:::${src}` }] }],
+    ];
+    // Powertools writes ERROR lines to stderr.
+    const errors: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      errors.push(...String(chunk).split('\n').filter((line) => line.startsWith('{')));
+      return true;
+    });
+    try {
+      for (const [where, event] of malformed) await expect(handler(event, lambdaContext())).rejects.toThrow();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual(
+      malformed.map(([where]) => expect.objectContaining({ level: 'ERROR', where, error: expect.any(String) })),
+    );
   });
 });
 

@@ -18,9 +18,10 @@
  * events carry keys such as `raw/2023-08-08T14:03:40.zip` with `:` unencoded, which a
  * notification would encode). So by default (`keyEncoding: 'either'`) a key whose raw and
  * form-decoded readings differ (it holds `+` or `%`) becomes a task for each reading: the
- * engine reads the source, so the reading that names no object is skipped as source-missing,
- * and a delete only ever removes a replica whose source is gone. `'raw'` or `'form-urlencoded'`
- * take one reading.
+ * engine reads the source, so the reading that names no object does nothing. The decoded
+ * reading is marked `alternativeKey`: it deletes only a replica that records this bucket (never
+ * another object that happens to have that name) and is ignored, not skipped, when the source
+ * has no such key. `'raw'` or `'form-urlencoded'` take one reading.
  */
 import {
   decodeFormEncodedKey,
@@ -74,7 +75,7 @@ export function taskFromEventBridge(event: unknown, options: EventBridgeParseOpt
 export function parseEventBridgeEvent(event: unknown, options: EventBridgeParseOptions = {}): RecordOutcome[] {
   try {
     const outcome = parseOrThrow(event, options);
-    if ('ignored' in outcome) return [{ index: 0, ignored: outcome.ignored }];
+    if ('ignored' in outcome) return [{ index: 0, ...outcome }];
     return outcome.tasks.map((task, index) => ({ index, task }));
   } catch (error) {
     if (error instanceof MalformedEventError) return [{ index: 0, error }];
@@ -92,10 +93,11 @@ function keyReadings(rawKey: string, encoding: EventBridgeParseOptions['keyEncod
   } catch {
     return [rawKey]; // not valid form encoding: it can only be the key itself
   }
-  return decoded === rawKey ? [rawKey] : [rawKey, decoded];
+  // A reading with a NUL character cannot name an S3 object: %00 was part of the key.
+  return decoded === rawKey || decoded.includes('\0') ? [rawKey] : [rawKey, decoded];
 }
 
-function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { tasks: ReplicationTask[] } | { ignored: string } {
+function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { tasks: ReplicationTask[] } | { ignored: string; bucket?: string; key?: string } {
   if (!isEventBridgeEvent(event)) {
     throw new MalformedEventError(`expected an EventBridge event (source, detail-type, detail), got ${describeShape(event)}`);
   }
@@ -104,7 +106,12 @@ function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { tasks
   }
   const detailType = stringField(event, 'detail-type', 'event');
   const action = ACTIONS[detailType];
-  if (!action) return { ignored: `${detailType}: EventBridge detail type not handled` };
+  if (!action) {
+    const detail = isJsonObject(event.detail) ? event.detail : {};
+    const bucket = isJsonObject(detail.bucket) && typeof detail.bucket.name === 'string' ? detail.bucket.name : undefined;
+    const key = isJsonObject(detail.object) && typeof detail.object.key === 'string' ? detail.object.key : undefined;
+    return withoutUndefined({ ignored: `${detailType}: EventBridge detail type not handled`, bucket, key });
+  }
 
   const detail = objectField(event, 'detail', 'event');
   const bucket = stringField(objectField(detail, 'bucket', 'detail'), 'name', 'detail.bucket');
@@ -122,5 +129,9 @@ function parseOrThrow(event: unknown, options: EventBridgeParseOptions): { tasks
     deleteMarker: action === 'delete' && detail['deletion-type'] === 'Delete Marker Created' ? true : undefined,
     origin: 'eventbridge' as const,
   };
-  return { tasks: keyReadings(rawKey, options.keyEncoding).map((key) => withoutUndefined<ReplicationTask>({ ...common, key })) };
+  return {
+    tasks: keyReadings(rawKey, options.keyEncoding).map((key, reading) =>
+      withoutUndefined<ReplicationTask>({ ...common, key, alternativeKey: reading > 0 ? true : undefined }),
+    ),
+  };
 }

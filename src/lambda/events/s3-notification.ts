@@ -103,7 +103,7 @@ export function tasksFromS3Notification(event: unknown): ReplicationTask[] {
   return outcomes.flatMap((outcome) => (outcome.task ? [outcome.task] : []));
 }
 
-function parseRecord(record: unknown, where: string, origin: 's3' | 'sns'): { task: ReplicationTask } | { ignored: string } {
+function parseRecord(record: unknown, where: string, origin: 's3' | 'sns'): { task: ReplicationTask } | Pick<RecordOutcome, 'ignored' | 'bucket' | 'key'> {
   if (!isJsonObject(record)) throw new MalformedEventError(`${where} must be an object, got ${describeShape(record)}`);
   const eventVersion = stringField(record, 'eventVersion', where);
   if (!/^2(\.|$)/.test(eventVersion)) {
@@ -113,7 +113,17 @@ function parseRecord(record: unknown, where: string, origin: 's3' | 'sns'): { ta
   if (eventSource !== 'aws:s3') throw new MalformedEventError(`${where}.eventSource is ${JSON.stringify(eventSource)}, expected "aws:s3"`);
   const eventName = stringField(record, 'eventName', where).replace(/^s3:/, '');
   const classification = classifyS3EventName(eventName);
-  if ('ignored' in classification) return classification;
+  if ('ignored' in classification) {
+    // Named in the log line when the record has them; an ignored record needs nothing else.
+    try {
+      const s3 = objectField(record, 's3', where);
+      const bucket = stringField(objectField(s3, 'bucket', `${where}.s3`), 'name', `${where}.s3.bucket`);
+      const key = decodeFormEncodedKey(stringField(objectField(s3, 'object', `${where}.s3`), 'key', `${where}.s3.object`), `${where}.s3.object.key`);
+      return { ignored: classification.ignored, bucket, key };
+    } catch {
+      return classification;
+    }
+  }
 
   const s3 = objectField(record, 's3', where);
   const bucket = stringField(objectField(s3, 'bucket', `${where}.s3`), 'name', `${where}.s3.bucket`);

@@ -27,6 +27,12 @@ export interface ReplicationTask {
   /** True when the delete created a delete marker (the object still has older versions on the source). */
   deleteMarker?: boolean;
   origin: 's3' | 'sns' | 'eventbridge' | 'batch-operations';
+  /**
+   * The key is one of two readings of an ambiguously encoded key (EventBridge's form-decoded
+   * reading): it may name no object at all. Such a task copies what exists, deletes only a
+   * replica that records this source bucket, and is ignored when the source has no such key.
+   */
+  alternativeKey?: true;
 }
 
 /** The event, or one record of it, does not have the documented shape. */
@@ -42,5 +48,8 @@ export interface RecordOutcome {
   index: number;
   task?: ReplicationTask;
   ignored?: string;
+  /** The bucket and key an ignored record is about, when it names them. */
+  bucket?: string;
+  key?: string;
   error?: MalformedEventError;
 }

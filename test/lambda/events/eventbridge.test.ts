@@ -56,6 +56,9 @@ describe('taskFromEventBridge', () => {
       {
         index: 0,
         ignored: `${detailType}: EventBridge detail type not handled`,
+        // For the log line, as the event names them.
+        bucket: 'amzn-s3-demo-bucket1',
+        key: 'photos/my+photo%281%29.jpg',
       },
     ]);
   });
