@@ -6,7 +6,7 @@ import { headObject } from './head-object.js';
 import { noteBodyBytesRead } from './read-garbage.js';
 import type { ListedObject } from './list-objects.js';
 import { readTags, sameTags } from './tags.js';
-import { fromOtherBucket, isReplicaOf, recordedSource, userMetadata, writtenWellAfter, type ObjectState } from './metadata.js';
+import { fromOtherBucket, headersDigest, isReplicaOf, recordedSource, userMetadata, writtenWellAfter, type ObjectState } from './metadata.js';
 
 export type Comparison =
   | { state: 'identical' }
@@ -114,6 +114,8 @@ export async function recordsListedSource(
   return (
     recorded.etag === listed.etag &&
     second(Date.parse(recorded.lastModified)) === second(listed.lastModified.getTime()) &&
+    // The replica still has the headers it was written with (not changed since, markers kept).
+    headersDigest(replica) === recorded.headers &&
     // Copied within the clocks' allowance of the source's last change: a metadata-only change
     // made in that same second keeps the ETag and the time, and only the source's headers tell.
     writtenWellAfter(replica, listed) &&

@@ -196,9 +196,9 @@ export function metadataBytes(metadata: Record<string, string>): number {
 
 /**
  * A short digest of what a replica must copy exactly: the headers and the user metadata (our
- * markers aside), computed from the source's side only, so a target that spells headers its own
- * way still matches. It catches a metadata-only change made within the second of the previous
- * write, which keeps both the ETag and the modification time.
+ * markers aside). Recorded on a replica, it names the source's headers when listings alone are
+ * compared, and catches a metadata-only change made within the second of the previous write,
+ * which keeps both the ETag and the modification time.
  */
 export function headersDigest(state: ObjectState): string {
   const h = state.headers;
@@ -307,10 +307,10 @@ export function userMetadata(state: ObjectState): Record<string, string> {
 }
 
 /**
- * Whether `target` already is an exact replica of `source`. With our markers: same size, and the
- * recorded source ETag, version, modification time, headers digest and bucket match (a
- * metadata-only change keeps the ETag, and within a second the time too); a marker left out for
- * room is checked on the replica itself where it can be (the headers). Without markers because
+ * Whether `target` already is an exact replica of `source`. With our markers: same size, the
+ * recorded source ETag, version, modification time and bucket match, and the replica's own
+ * headers and user metadata are the source's (a metadata-only change keeps the ETag, and within a
+ * second the time too; a replica's headers changed on the target keep its markers). Without markers because
  * the source's metadata left no room: same size and headers, written since. Otherwise (copied by
  * another tool): same size and ETag, and the same copied headers and user metadata.
  */
@@ -329,8 +329,8 @@ export function isReplicaOf(
       (recorded.lastModified === undefined ||
         source.lastModified === undefined ||
         recorded.lastModified === source.lastModified.toISOString()) &&
-      // Without the digest (left out for room), the replica's own headers must be the source's.
-      (recorded.headers ?? headersDigest(target)) === headersDigest(source) &&
+      // The replica's own headers are the source's (changed on the target, markers kept, they are not).
+      headersDigest(target) === headersDigest(source) &&
       !fromOtherBucket(target, sourceBucket) &&
       // Written in one PUT from a source whose ETag is its MD5, a replica has that ETag: another
       // plain MD5 is another body (changed on the target, markers kept).

@@ -107,6 +107,14 @@ describe('whether a target already is a replica', () => {
     }
   });
 
+  it('a replica whose headers were changed on the target, its markers kept, is not one', () => {
+    const markers = replicaMetadata(source, { sourceBucket: 'bucket-a' });
+    const copy = replica(source, markers);
+    expect(isReplicaOf(copy, source)).toBe(true);
+    expect(isReplicaOf({ ...copy, headers: { ...copy.headers, cacheControl: 'no-store' } }, source)).toBe(false);
+    expect(isReplicaOf({ ...copy, headers: { ...copy.headers, metadata: { ...markers, owner: 'someone else' } } }, source)).toBe(false);
+  });
+
   it('a replica whose headers digest was left out for room is compared by its own headers', () => {
     const markers = replicaMetadata(source, { sourceBucket: 'bucket-a' });
     delete markers[REPLICA_METADATA.sourceHeaders];

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSourceClient, createTargetClient, replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
-import { headerBytesForWire, headerFromWire, isReplicaOf, metadataBytes, objectStateFromHead } from '../../src/engine/metadata.js';
+import { headerBytesForWire, headerFromWire, isReplicaOf, metadataBytes, objectStateFromHead, replicaMetadata } from '../../src/engine/metadata.js';
+import { recordsListedSource } from '../../src/engine/compare-object.js';
 import { putBody, withWholeObject } from '../../src/engine/transfer.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
 import {
@@ -315,6 +316,43 @@ describe('skips, deletes and missing objects', () => {
     await putObject(target, dst, key, tampered, { Metadata: replica.Metadata, ContentType: replica.ContentType });
     expectStatus(await replicate(key), 'replicated');
     await expectExactReplica(key);
+  });
+
+  it('copies again a replica whose headers were changed on the target with its markers kept', async () => {
+    const key = 'skip/tampered-headers.bin';
+    await putObject(source, src, key, randomBody(PART + 1000), { CacheControl: 'max-age=60', Metadata: { owner: 'web' } });
+    expectStatus(await replicate(key), 'replicated');
+    const replica = await target.send(new HeadObjectCommand({ Bucket: dst, Key: key }));
+    // As `aws s3 cp s3://t/k s3://t/k --metadata-directive REPLACE --cache-control no-store` with the metadata kept.
+    await target.send(
+      new CopyObjectCommand({
+        Bucket: dst,
+        Key: key,
+        CopySource: `${dst}/${key}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: replica.ContentType,
+        CacheControl: 'no-store',
+        Metadata: replica.Metadata,
+      }),
+    );
+    expectStatus(await replicate(key), 'replicated');
+    await expectExactReplica(key);
+  });
+
+  it('a listed source is recorded by a replica only while the replica keeps the headers it was written with', async () => {
+    const key = 'skip/listed-then-tampered.bin';
+    const body = randomBody(1000);
+    // A replica written well after its source last changed (two minutes, beyond the clocks' allowance).
+    const sourceState = objectStateFromHead({ ETag: `"${md5Hex(body)}"`, ContentLength: body.length, LastModified: new Date(Date.now() - 120_000), CacheControl: 'max-age=60', ContentType: 'text/plain' });
+    const metadata = replicaMetadata(sourceState, { sourceBucket: src });
+    await putObject(target, dst, key, body, { CacheControl: 'max-age=60', ContentType: 'text/plain', Metadata: metadata });
+    const listed = { key, size: body.length, etag: sourceState.etag, lastModified: sourceState.lastModified! };
+    const replica = { client: target, bucket: dst, key };
+    expect(await recordsListedSource(replica, listed, src)).toBe(true);
+    await target.send(
+      new CopyObjectCommand({ Bucket: dst, Key: key, CopySource: `${dst}/${key}`, MetadataDirective: 'REPLACE', ContentType: 'text/plain', CacheControl: 'no-store', Metadata: metadata }),
+    );
+    expect(await recordsListedSource(replica, listed, src)).toBe(false);
   });
 
   it('copies an object in parts whose own metadata leaves no room for any marker, and copies it again while its time cannot tell', async () => {
