@@ -62,6 +62,7 @@ export async function targetClient(
     const secret = await new TargetSecret({
       secretId: options.targetSecretId,
       secretIdSource: '--target-secret-id',
+      readBy: 'command',
       ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
     })
       .get()
@@ -147,7 +148,22 @@ export function explainConnectionFailure(error: unknown, options: ConnectionOpti
   const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
   // A host named in an endpoint URL that does not resolve is a typo to fix; AWS S3's own host not
   // resolving is the network's doing (exit 1, try again).
-  if (typeof cause?.message === 'string' && cause.message.includes('check the URL')) return new UsageError(cause.message);
+  if (typeof cause?.message === 'string' && cause.message.includes('check the URL')) {
+    // A server that refuses or cannot be reached may only be down: exit 1, the URL named all the same.
+    if (cause.code === 'ECONNREFUSED' || cause.code === 'EHOSTUNREACH' || cause.code === 'ENETUNREACH') {
+      return new ReplicationFailure('unavailable', cause.message, true, String(cause.code), { cause: error });
+    }
+    return new UsageError(cause.message);
+  }
+  // The SDK's words for an AWS_REGION (or profile region) that is unset, empty or malformed.
+  const region = typeof cause?.message === 'string' ? /^Region is missing|^Region not accepted: region="([^"]*)"/.exec(cause.message) : null;
+  if (region) {
+    return new UsageError(
+      region[1]
+        ? `the source region "${region[1]}" (from AWS_REGION or the AWS profile) is not a region name: write it as the service names it, e.g. us-east-1, or pass --source-region`
+        : 'no AWS region for the source: set AWS_REGION (or a region in the AWS profile), or pass --source-region',
+    );
+  }
   if (isWebPage(cause) || (error.errorCode === NOT_A_LISTING && !error.retryable)) {
     const from = error.message.startsWith('the source')
       ? options.sourceEndpoint ? '--source-endpoint' : 'AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL'

@@ -243,7 +243,8 @@ function operationMiddleware(options: { stats?: RequestStats; endpoint: URL | un
 
 /**
  * `getaddrinfo ENOTFOUND host` becomes a message naming the endpoint and where it was set; so
- * does an https:// endpoint whose server does not speak TLS (a plain http port).
+ * do an https:// endpoint whose server does not speak TLS (a plain http port) and an endpoint
+ * that refuses connections or cannot be reached.
  */
 function explainDns(error: unknown, options: { endpoint: URL | undefined; label: string; endpointSource?: string }): unknown {
   const code = (error as { code?: unknown } | null)?.code;
@@ -251,6 +252,13 @@ function explainDns(error: unknown, options: { endpoint: URL | undefined; label:
     const where = options.endpointSource ? ` in ${options.endpointSource}` : '';
     const plain = `http://${options.endpoint.host}`;
     error.message = `${options.label} ${options.endpoint.origin} does not answer TLS (https): check the URL${where}; if that server speaks plain http, write ${plain}`;
+    return error;
+  }
+  if (error instanceof Error && options.endpoint && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')) {
+    // Nothing listens there, or the host cannot be reached: a server that is down, or a wrong URL.
+    const where = options.endpointSource ? ` in ${options.endpointSource}` : '';
+    const what = code === 'ECONNREFUSED' ? 'refused the connection' : 'cannot be reached';
+    error.message = `${options.label} ${options.endpoint.origin} ${what} (${code}): check the URL${where}, and that the server is up`;
     return error;
   }
   if (!(error instanceof Error) || (code !== 'ENOTFOUND' && code !== 'EAI_AGAIN')) return error;
@@ -378,13 +386,20 @@ function compatibleConfig(endpoint: string, options: S3ClientOptions): S3ClientC
  * resolution (profiles, env, roles, AWS_ENDPOINT_URL_S3); with an explicit endpoint (an
  * S3-compatible source, or tests) it is configured like the target client.
  */
-export function createSourceClient(options: S3ClientOptions = {}): S3Client {
+export function createSourceClient(options: S3ClientOptions = {}, env: NodeJS.ProcessEnv = process.env): S3Client {
+  const insecure = options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp };
   if (options.endpoint) {
-    const endpoint = parseEndpoint(options.endpoint, {
-      name: 'source endpoint',
-      ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
-    });
+    const endpoint = parseEndpoint(options.endpoint, { name: 'source endpoint', ...insecure });
     return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), options)), options, 'source endpoint', endpoint, false);
+  }
+  // An endpoint from the environment gets the same checks, named by its variable.
+  const configured = configuredEndpoint(env);
+  const endpoint = configured && parseEndpoint(configured.url, { name: configured.name, ...insecure });
+  const named = configured ? { ...options, endpointSource: options.endpointSource ?? configured.name } : options;
+  if (endpoint && !isAwsHost(endpoint.hostname)) {
+    // An S3-compatible source: addressed like the target (path-style), in the configured region.
+    const region = options.region ?? env.AWS_REGION?.trim() ?? 'us-east-1';
+    return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), { ...named, region })), named, 'source endpoint', endpoint, false);
   }
   const client = new S3Client({
     retryMode: options.retryMode ?? 'adaptive',
@@ -394,5 +409,20 @@ export function createSourceClient(options: S3ClientOptions = {}): S3Client {
     ...(options.credentials && { credentials: options.credentials }),
     ...(options.forcePathStyle !== undefined && { forcePathStyle: options.forcePathStyle }),
   });
-  return instrument(client, options, 'source endpoint', undefined, false);
+  return instrument(client, named, 'source endpoint', endpoint, false);
+}
+
+/** The S3 endpoint the AWS SDK takes from the environment, and the variable that set it. */
+function configuredEndpoint(env: NodeJS.ProcessEnv): { url: string; name: string } | undefined {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.trim().toLowerCase() === 'true') return undefined;
+  for (const name of ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL']) {
+    const url = env[name]?.trim();
+    if (url) return { url, name };
+  }
+  return undefined;
+}
+
+/** AWS's own S3 hosts (regional, FIPS, dual-stack, VPC endpoints), which the SDK addresses itself. */
+function isAwsHost(hostname: string): boolean {
+  return /(^|\.)amazonaws\.com(\.cn)?$/i.test(hostname);
 }

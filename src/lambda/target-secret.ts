@@ -15,6 +15,8 @@ export interface TargetSecretOptions {
   secretId: string;
   /** Where the id came from, for messages that cannot quote it (default: the Lambda's variables). */
   secretIdSource?: string;
+  /** Who reads the secret, for messages that say whose permissions to fix (default: the function). */
+  readBy?: 'function' | 'command';
   /** Lets lc_endpoint_url use plain http to a non-loopback host (ALLOW_INSECURE_HTTP). */
   allowInsecureHttp?: boolean;
   /** How long a read is reused before Secrets Manager is asked again. Default 300. */
@@ -45,14 +47,24 @@ export class TargetSecret {
 
   /** How messages name the secret: its id, or a description of it if the id looks like a key. */
   readonly label: string;
+  private readonly wording: SecretWording;
 
   constructor(options: TargetSecretOptions) {
     this.secretId = options.secretId;
     this.label = secretLabel(options.secretId, options.secretIdSource);
+    this.wording = {
+      label: this.label,
+      idSource: options.secretIdSource ?? 'TARGET_SECRET_ID / SECRET_KEY',
+      reader: options.readBy === 'command' ? 'the AWS identity running this command' : "this function's role",
+      region: options.readBy === 'command' ? "AWS_REGION's region" : "this function's region",
+    };
     this.maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
     this.allowInsecureHttp = options.allowInsecureHttp ?? false;
+    // A secret named by its ARN is read in the ARN's region, whatever region the reader is in.
+    const arnRegion = /^arn:[^:]+:secretsmanager:([a-z0-9-]+):/.exec(options.secretId)?.[1];
     this.provider =
-      options.provider ?? new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : {});
+      options.provider ??
+      new SecretsProvider(options.client ? { awsSdkV3Client: options.client } : arnRegion ? { clientConfig: { region: arnRegion } } : {});
   }
 
   /** The credentials, from the cache while it is fresh. */
@@ -73,7 +85,7 @@ export class TargetSecret {
     try {
       value = await this.provider.get(this.secretId, { maxAge: this.maxAge, forceFetch });
     } catch (error) {
-      throw readError(this.label, error);
+      throw readError(this.wording, error);
     }
     if (value instanceof Uint8Array) {
       throw new ConfigurationError(
@@ -110,26 +122,38 @@ export class SecretUnavailableError extends Error {
   }
 }
 
+/** How messages about a secret name it, the setting to fix, whose permissions and which region. */
+interface SecretWording {
+  label: string;
+  idSource: string;
+  reader: string;
+  region: string;
+}
+
 /** Turns a failed read into a message naming the fix; the SDK error stays as `cause`. */
-function readError(label: string, error: unknown): Error {
+function readError(wording: SecretWording, error: unknown): Error {
+  const { label, idSource, reader, region } = wording;
   // Powertools wraps the SDK's error in a GetParameterError whose cause is the original.
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   const name = cause instanceof Error ? cause.name : 'Error';
   const message = cause instanceof Error ? cause.message : String(cause);
+  if (message === 'Region is missing') {
+    return withCause(`Secret ${label} cannot be read: no AWS region is set; set AWS_REGION to the secret's region, or give the secret's full ARN in ${idSource}`, cause);
+  }
   switch (name) {
     case 'ResourceNotFoundException':
       return withCause(
-        `Secret ${label} was not found: create it in Secrets Manager (in this function's region, or give its full ARN), or fix TARGET_SECRET_ID / SECRET_KEY`,
+        `Secret ${label} was not found: create it in Secrets Manager (in ${region}, or give its full ARN), or fix ${idSource}`,
         cause,
       );
     case 'AccessDeniedException':
       return withCause(
-        `Access to secret ${label} was denied: grant this function's role secretsmanager:GetSecretValue on it (and kms:Decrypt on its key if it uses a customer managed KMS key)`,
+        `Access to secret ${label} was denied: grant ${reader} secretsmanager:GetSecretValue on it (and kms:Decrypt on its key if it uses a customer managed KMS key)`,
         cause,
       );
     case 'DecryptionFailure':
       return withCause(
-        `Secret ${label} could not be decrypted: grant this function's role kms:Decrypt on the secret's KMS key`,
+        `Secret ${label} could not be decrypted: grant ${reader} kms:Decrypt on the secret's KMS key`,
         cause,
       );
     default:

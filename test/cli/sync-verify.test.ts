@@ -393,11 +393,39 @@ describe('misconfiguration', () => {
     expect(run.code).toBe(2);
   });
 
-  it('names an unreachable endpoint', async () => {
+  it('names an unreachable endpoint and where it was set (exit 1: the server may only be down)', async () => {
     const run = await cli(['sync', `s3://${src}`, 's3://x-bucket', '--target-endpoint', 'http://127.0.0.1:1', ...endpoints()]);
-    expect(run.stderr).toMatch(/target is unavailable.*ECONNREFUSED/);
+    expect(run.stderr).toBe('lyve-replicator: target endpoint http://127.0.0.1:1 refused the connection (ECONNREFUSED): check the URL in --target-endpoint, and that the server is up\n');
     expect(run.code).toBe(1);
+    const verify = await cli(['verify', `s3://${src}`, 's3://x-bucket'], { AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1' });
+    expect(verify.stderr).toBe('lyve-replicator: source endpoint http://127.0.0.1:1 refused the connection (ECONNREFUSED): check the URL in AWS_ENDPOINT_URL_S3, and that the server is up\n');
+    expect(verify.code).toBe(1);
   }, 60_000);
+
+  it('a source endpoint from AWS_ENDPOINT_URL_S3 is checked like --source-endpoint, and addressed path-style', async () => {
+    const port = new URL(rgw.endpoint).port;
+    const noScheme = await cli(['verify', `s3://${src}`, 's3://x-bucket'], { AWS_ENDPOINT_URL_S3: `127.0.0.1:${port}` });
+    expect(noScheme.stderr).toBe(`lyve-replicator: AWS_ENDPOINT_URL_S3 "127.0.0.1:${port}" has no scheme: write it as https://127.0.0.1:${port}\n`);
+    expect(noScheme.code).toBe(2);
+    const insecure = await cli(['verify', `s3://${src}`, 's3://x-bucket'], { AWS_ENDPOINT_URL: 'http://192.0.2.1:9000' });
+    expect(insecure.stderr).toMatch(/^lyve-replicator: AWS_ENDPOINT_URL "http:\/\/192\.0\.2\.1:9000" uses plain http to a non-loopback host: use https:\/\/, or pass --allow-insecure-http/);
+    expect(insecure.code).toBe(2);
+    // localhost: the SDK alone would address bucket.localhost (virtual-hosted), which does not resolve.
+    const dst = uniqueBucket('cli-env-dst');
+    await createBucket(target, dst);
+    const sync = await cli(['sync', `s3://${src}`, `s3://${dst}`], { AWS_ENDPOINT_URL_S3: `http://localhost:${port}` });
+    expect(sync.stderr).toMatch(/identical/);
+    expect(sync.code).toBe(0);
+  });
+
+  it('names the missing source region', async () => {
+    const run = await cli(['verify', 's3://some-aws-bucket', 's3://x-bucket'], { AWS_REGION: '', HOME: mkdtempSync(path.join(tmpdir(), 'no-aws-config-')) });
+    expect(run.stderr).toBe('lyve-replicator: no AWS region for the source: set AWS_REGION (or a region in the AWS profile), or pass --source-region\n');
+    expect(run.code).toBe(2);
+    const malformed = await cli(['verify', 's3://some-aws-bucket', 's3://x-bucket'], { AWS_REGION: 'us east 1' });
+    expect(malformed.stderr).toMatch(/^lyve-replicator: the source region "us east 1" \(from AWS_REGION or the AWS profile\) is not a region name/);
+    expect(malformed.code).toBe(2);
+  });
 
   it('sync and verify alike: an endpoint host that does not resolve is a configuration error', async () => {
     for (const command of ['sync', 'verify']) {

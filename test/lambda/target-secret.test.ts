@@ -139,6 +139,23 @@ describe('TargetSecret: errors', () => {
     expect(error.cause).toBeInstanceOf(ResourceNotFoundException);
   });
 
+  it('read by a command, the messages name its flag and its identity, not the function\'s', async () => {
+    mock.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
+    const options = { secretId: SECRET_ID, client, secretIdSource: '--target-secret-id', readBy: 'command' as const };
+    expect((await failure(new TargetSecret(options))).message).toBe(
+      'Secret "lyve/replicator" was not found: create it in Secrets Manager (in AWS_REGION\'s region, or give its full ARN), or fix --target-secret-id',
+    );
+    mock.on(GetSecretValueCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    expect((await failure(new TargetSecret(options))).message).toMatch(/^Access to secret "lyve\/replicator" was denied: grant the AWS identity running this command secretsmanager:GetSecretValue/);
+  });
+
+  it('no region to read it in', async () => {
+    mock.on(GetSecretValueCommand).rejects(new Error('Region is missing'));
+    const error = await failure(new TargetSecret({ secretId: SECRET_ID, client }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toBe('Secret "lyve/replicator" cannot be read: no AWS region is set; set AWS_REGION to the secret\'s region, or give the secret\'s full ARN in TARGET_SECRET_ID / SECRET_KEY');
+  });
+
   it('access denied', async () => {
     const denied = Object.assign(new Error('User: arn:aws:sts::1:assumed-role/fn is not authorized to perform: secretsmanager:GetSecretValue'), {
       name: 'AccessDeniedException',
