@@ -342,12 +342,37 @@ function instrument(client: S3Client, options: S3ClientOptions, label: string, e
   return client;
 }
 
+/**
+ * A socket error with no request left to report it to (a server that answered a write early,
+ * say a 403 before the body, and closed while the body was still going out: EPIPE) would be an
+ * unhandled 'error' event, which ends the process. The request in flight, if any, gets the
+ * error through its own listener; this one only keeps a finished request's socket from crashing.
+ */
+function ignoreOrphanSocketError(): void {}
+
+class HttpPoolAgent extends HttpAgent {
+  override createConnection(...args: Parameters<HttpAgent['createConnection']>): ReturnType<HttpAgent['createConnection']> {
+    const socket = super.createConnection(...args);
+    socket?.on('error', ignoreOrphanSocketError);
+    return socket;
+  }
+}
+
+class HttpsPoolAgent extends HttpsAgent {
+  override createConnection(...args: Parameters<HttpsAgent['createConnection']>): ReturnType<HttpsAgent['createConnection']> {
+    const socket = super.createConnection(...args);
+    socket?.on('error', ignoreOrphanSocketError);
+    return socket;
+  }
+}
+
 function requestHandler(concurrency: number, options: S3ClientOptions): NodeHttpHandler {
   // Keep-alive pool sized to the work: one socket per request in flight plus a few for HEADs.
+  // (Our own agents: the SDK would otherwise open a new connection for every upload part.)
   const agentOptions = { keepAlive: true, maxSockets: concurrency + 4, maxFreeSockets: concurrency + 4 };
   return new NodeHttpHandler({
-    httpAgent: new HttpAgent(agentOptions),
-    httpsAgent: new HttpsAgent(agentOptions),
+    httpAgent: new HttpPoolAgent(agentOptions),
+    httpsAgent: new HttpsPoolAgent(agentOptions),
     connectionTimeout: options.connectionTimeout ?? 5_000,
     socketTimeout: options.socketTimeout ?? 60_000,
   });

@@ -1,5 +1,7 @@
 import { AbortMultipartUploadCommand, CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { spawnSync } from 'node:child_process';
 import { createServer, request as httpRequest } from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -881,6 +883,27 @@ describe('clear errors', () => {
     expect(failed.message).toContain('check the target access key and secret key');
     expect(JSON.stringify(failed)).not.toContain(secret);
   });
+
+  it('a target that refuses a write before its body has arrived fails the object, and never the process', async () => {
+    // The server answers 403 and closes while the body is still going out: EPIPE on a socket whose
+    // request is over. Run where an unhandled 'error' event would end the process.
+    await putObject(source, src, 'errors/refused-early.bin', randomBody(12 * MiB));
+    const rgw = inject('rgw');
+    const script = `
+      import { createSourceClient, createTargetClient, replicateObject } from ${JSON.stringify(path.resolve('dist/index.js'))};
+      const [endpoint, sourceKey, sourceSecret, targetKey] = process.argv.slice(1);
+      const source = createSourceClient({ endpoint, credentials: { accessKeyId: sourceKey, secretAccessKey: sourceSecret } });
+      const target = createTargetClient({ endpoint, credentials: { accessKeyId: targetKey, secretAccessKey: 'wrong-secret-key-0123456789abcdefghijklmn' }, maxAttempts: 1 });
+      for (let i = 0; i < 8; i++) {
+        const result = await replicateObject({ client: source, bucket: ${JSON.stringify(src)}, key: 'errors/refused-early.bin' }, { client: target, bucket: ${JSON.stringify(dst)}, key: 'errors/refused-early-' + i }, { partSize: 16 * 1024 * 1024, targetKnownMissing: true });
+        console.log(result.status, result.reason);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script, rgw.endpoint, rgw.source.accessKeyId, rgw.source.secretAccessKey, rgw.target.accessKeyId], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.stderr).not.toContain('EPIPE');
+    expect(child.status).toBe(0);
+    expect(child.stdout.trim().split('\n')).toEqual(Array(8).fill('failed target-credentials'));
+  }, 90_000);
 
   it('names a missing source bucket, and never deletes a replica because of it', async () => {
     await putObject(source, src, 'errors/kept.bin', randomBody(10));
