@@ -5,6 +5,8 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
+  DeserializeHandler,
+  DeserializeHandlerArguments,
   FinalizeHandler,
   FinalizeHandlerArguments,
   HandlerExecutionContext,
@@ -319,8 +321,27 @@ function retrySafetyMiddleware(client: S3Client, stats: RequestStats | undefined
     };
 }
 
+/**
+ * An object stored with an empty `Expires` (S3-compatible servers keep it as sent) makes the
+ * SDK fail to parse every HEAD and GET of it (the SDK's own guard skips an empty value). The
+ * empty value becomes `ExpiresString`, as any other value the SDK cannot parse as a date does.
+ */
+function emptyExpiresMiddleware() {
+  return <Output extends object>(next: DeserializeHandler<any, Output>) =>
+    async (args: DeserializeHandlerArguments<any>) => {
+      const result = await next(args);
+      const headers = (result.response as { headers?: Record<string, string | undefined> } | undefined)?.headers;
+      if (headers?.expires !== undefined && headers.expires.trim() === '') {
+        headers.expiresstring = headers.expires;
+        delete headers.expires;
+      }
+      return result;
+    };
+}
+
 function instrument(client: S3Client, options: S3ClientOptions, label: string, endpoint: URL | undefined, writes: boolean): S3Client {
   const stack = client.middlewareStack;
+  stack.addRelativeTo(emptyExpiresMiddleware(), { relation: 'after', toMiddleware: 'deserializerMiddleware', name: 'lyveReplicatorEmptyExpires', override: true });
   if (options.stats) {
     stack.addRelativeTo(attemptStatsMiddleware(options.stats), {
       relation: 'after',

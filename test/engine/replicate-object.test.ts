@@ -125,12 +125,13 @@ describe('content and headers', () => {
   });
 
   /** A PUT whose headers go as other tools send them: raw UTF-8, or an empty Content-Type. */
-  async function putWithRawHeaders(key: string, body: Buffer, extra: { Metadata?: Record<string, string>; ContentDisposition?: string; emptyContentType?: boolean }) {
+  async function putWithRawHeaders(key: string, body: Buffer, extra: { Metadata?: Record<string, string>; ContentDisposition?: string; emptyContentType?: boolean; emptyExpires?: boolean }) {
     const command = new PutObjectCommand({ Bucket: src, Key: key, Body: body, Metadata: extra.Metadata });
     command.middlewareStack.add(
       (next) => (args) => {
         const request = args.request as { headers: Record<string, string> };
         if (extra.emptyContentType) request.headers['content-type'] = '';
+        if (extra.emptyExpires) request.headers.expires = '';
         delete request.headers.Expect; // sent ahead for 100-continue, Node writes headers as UTF-8
         return next(args);
       },
@@ -180,6 +181,19 @@ describe('content and headers', () => {
     const { head } = await readBack(target, dst, key);
     expect(head.ContentType ?? '').toBe(original.ContentType ?? '');
     await expectExactReplica(key);
+  });
+
+  it.each([
+    ['one PUT', 1000],
+    ['multipart', PART + 1],
+  ])('copies a source stored with an empty Expires (which the SDK alone cannot read) (%s)', async (_name, size) => {
+    const key = `headers/empty-expires-${size}.bin`;
+    await putWithRawHeaders(key, randomBody(size), { emptyExpires: true });
+    const { head: original } = await readBack(source, src, key);
+    expect(original.ExpiresString).toBe('');
+    expectStatus(await replicate(key), 'replicated');
+    await expectExactReplica(key);
+    expect(expectStatus(await replicate(key), 'skipped').reason).toBe('identical');
   });
 
   it('never copies the storage class or encryption settings', async () => {
