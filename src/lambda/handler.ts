@@ -62,7 +62,7 @@ export function createHandler(deps: HandlerDependencies = {}): LambdaHandler {
   const config: LambdaConfig = loadLambdaConfig(deps.env ?? process.env);
   const logger = deps.logger ?? createLogger();
   const metrics = deps.metrics ?? createMetrics();
-  const source = deps.source ?? createSourceClient({ concurrency: config.concurrency });
+  const source = deps.source ?? createSourceClient({ concurrency: config.concurrency, allowInsecureHttp: config.allowInsecureHttp });
   const secret =
     config.credentialsSource.kind === 'secret'
       ? new TargetSecret({
