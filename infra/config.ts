@@ -234,7 +234,7 @@ export function readReplicatorConfig(get: (key: string) => unknown, keys: readon
   else problems.push(`eventPath "${eventPathValue}" is not one of: s3-notifications (default), eventbridge`);
   if (eventPath === 's3-notifications' && sourceBuckets.length > MAX_NOTIFICATION_BUCKETS) {
     problems.push(
-      `sourceBuckets lists ${sourceBuckets.length} buckets: S3 notifications need one queue policy statement per bucket and SQS allows 20 (two are the TLS and same-account rules), so at most ${MAX_NOTIFICATION_BUCKETS}; pass -c eventPath=eventbridge (one rule for any number of buckets) or split them across stacks`,
+      `sourceBuckets lists ${sourceBuckets.length} buckets: S3 notifications need one queue policy statement per bucket and SQS allows 20 (two are the TLS and same-account rules), so at most ${MAX_NOTIFICATION_BUCKETS}; pass -c eventPath=eventbridge (rules for any number of buckets) or split them across stacks`,
     );
   }
 

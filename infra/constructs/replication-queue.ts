@@ -45,8 +45,9 @@ export class ReplicationQueue extends Construct {
       visibilityTimeout: Duration.seconds(props.functionTimeout.toSeconds() * 6),
       // Long polling: fewer, cheaper empty receives.
       receiveMessageWaitTime: Duration.seconds(20),
-      // As long as the dead-letter queue's, so a redriven message cannot expire on arrival.
-      retentionPeriod: Duration.days(14),
+      // Shorter than the dead-letter queue's: a message moved there keeps its first enqueue time,
+      // so it still has a week there at least (AWS's advice); a redrive gives it a new one.
+      retentionPeriod: Duration.days(7),
       maxMessageSizeBytes: MAX_MESSAGE_BYTES,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

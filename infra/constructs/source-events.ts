@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -50,11 +50,28 @@ export function eventBridgeDetailTypes(options: { replicateDeletes: boolean; rep
  */
 export class SourceEvents extends Construct {
   readonly buckets: s3.IBucket[];
-  readonly rule?: events.Rule;
+  /** The EventBridge rules (`eventbridge`): as many as keep each pattern within EventBridge's size. */
+  readonly rules: events.Rule[] = [];
+  /** The role of CDK's BucketNotificationsHandler, which writes the buckets' notification settings. */
+  readonly notificationsHandlerRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: SourceEventsProps) {
     super(scope, id);
-    this.buckets = props.sourceBuckets.map((name) => s3.Bucket.fromBucketName(this, `Bucket-${name}`, name));
+    // CDK adds s3:PutBucketNotification on each bucket; the logs are the handler's own.
+    this.notificationsHandlerRole = new NotificationsHandlerRole(this, 'NotificationsHandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'lyve-replicator: writes the source buckets\' event notification settings at deploy time',
+    });
+    const handlerLogs = `arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:/aws/lambda/*-BucketNotificationsHandler*`;
+    this.notificationsHandlerRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogGroup'], resources: [handlerLogs] }),
+    );
+    this.notificationsHandlerRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${handlerLogs}:log-stream:*`] }),
+    );
+    this.buckets = props.sourceBuckets.map((name) =>
+      s3.Bucket.fromBucketAttributes(this, `Bucket-${name}`, { bucketName: name, notificationsHandlerRole: this.notificationsHandlerRole }),
+    );
 
     if (props.eventPath === 's3-notifications') {
       const destination = new s3n.SqsDestination(props.queue);
@@ -84,16 +101,52 @@ export class SourceEvents extends Construct {
     }
 
     for (const bucket of this.buckets) bucket.enableEventBridgeNotification();
-    this.rule = new events.Rule(this, 'ObjectEvents', {
-      description: fitDescription('lyve-replicator: object events of ', props.sourceBuckets, '', 512),
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: eventBridgeDetailTypes(props),
-        detail: { bucket: { name: [...props.sourceBuckets] } },
-      },
-      // EventBridge retries a failed delivery for up to 24 hours (its default retry policy), then
-      // puts the event in the dead-letter queue, whose alarm fires; a redrive replays it.
-      targets: [new targets.SqsQueue(props.queue, { deadLetterQueue: props.deadLetterQueue })],
+    bucketGroups(props.sourceBuckets, (names) => eventPattern(props, names)).forEach((names, index) => {
+      this.rules.push(
+        new events.Rule(this, index === 0 ? 'ObjectEvents' : `ObjectEvents${index + 1}`, {
+          description: fitDescription('lyve-replicator: object events of ', names, '', 512),
+          eventPattern: eventPattern(props, names),
+          // EventBridge retries a failed delivery for up to 24 hours (its default retry policy), then
+          // puts the event in the dead-letter queue, whose alarm fires; a redrive replays it.
+          targets: [new targets.SqsQueue(props.queue, { deadLetterQueue: props.deadLetterQueue })],
+        }),
+      );
     });
   }
+}
+
+/**
+ * The role for CDK's BucketNotificationsHandler. CDK attaches AWSLambdaBasicExecutionRole to
+ * whatever role the handler has (logs on every resource); this one takes no managed policy; its
+ * statements, all in the template, name the handler's own logs and the buckets.
+ */
+class NotificationsHandlerRole extends iam.Role {
+  override addManagedPolicy(_policy: iam.IManagedPolicy): void {}
+}
+
+/** EventBridge's default quota on an event pattern's size, in characters. */
+export const MAX_EVENT_PATTERN_CHARS = 2048;
+
+function eventPattern(options: { replicateDeletes: boolean; replicateTags: boolean }, bucketNames: readonly string[]): events.EventPattern {
+  return { source: ['aws.s3'], detailType: eventBridgeDetailTypes(options), detail: { bucket: { name: [...bucketNames] } } };
+}
+
+/**
+ * The buckets in groups whose rule patterns stay within EventBridge's size quota, in order
+ * (one group, and so one rule, for all but long lists).
+ */
+export function bucketGroups(names: readonly string[], pattern: (names: readonly string[]) => events.EventPattern): string[][] {
+  // The pattern as CloudFormation sends it: camelCase keys become EventBridge's own (detail-type).
+  const size = (group: readonly string[]) => JSON.stringify(pattern(group)).replace('"detailType"', '"detail-type"').length;
+  const groups: string[][] = [];
+  let group: string[] = [];
+  for (const name of names) {
+    if (group.length > 0 && size([...group, name]) > MAX_EVENT_PATTERN_CHARS) {
+      groups.push(group);
+      group = [];
+    }
+    group.push(name);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }

@@ -3,11 +3,11 @@
  * statement of every IAM policy in the template (AWS::IAM::Policy, AWS::IAM::ManagedPolicy and
  * inline role policies) that applies to the function's role may only grant the actions below, on
  * the resources below; no wildcard action, no "*" resource, no managed policy. CDK's own
- * custom-resource role (BucketNotificationsHandler, see CDK_CUSTOM_RESOURCE_ROLE) is excluded.
+ * custom-resource role (BucketNotificationsHandler, see NOTIFICATIONS_HANDLER_ROLE) is excluded.
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
-import { type AllowedAction, CDK_CUSTOM_RESOURCE_ROLE, grantedActions, iamStatements, leastPrivilegeViolations, literal, render, s3Arn, synth, type Synthesized } from './support.js';
+import { type AllowedAction, NOTIFICATIONS_HANDLER_ROLE, grantedActions, iamStatements, leastPrivilegeViolations, literal, render, s3Arn, synth, type Synthesized } from './support.js';
 
 interface Case {
   name: string;
@@ -109,12 +109,17 @@ describe('least privilege of the replication function', () => {
     expect(JSON.stringify(kms[0]!.raw.Condition)).toContain('kms:ViaService');
   });
 
-  it('the only other role is CDK’s bucket-notifications custom resource, scoped to the source buckets', () => {
-    const { template } = synth({ sourceBuckets: 'source-a,source-b' });
-    const others = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => CDK_CUSTOM_RESOURCE_ROLE.test(id));
+  it.each(['s3-notifications', 'eventbridge'])('the only other role, the bucket-notifications handler\'s (%s), is scoped to the source buckets and its own logs', (eventPath) => {
+    const { template } = synth({ sourceBuckets: 'source-a,source-b', eventPath });
+    const others = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => NOTIFICATIONS_HANDLER_ROLE.test(id));
     expect(others).toHaveLength(1);
+    expect(template.findResources('AWS::IAM::Role')[others[0]!]!.Properties.ManagedPolicyArns).toBeUndefined();
     const statements = iamStatements(template).filter((statement) => statement.roles.includes(others[0]!));
-    expect(new Set(statements.flatMap((statement) => statement.actions))).toEqual(new Set(['s3:PutBucketNotification', 's3:GetBucketNotification']));
+    const grants = statements.flatMap((statement) => statement.actions.map((action) => `${action} ${statement.resources.join(' ')}`));
+    expect(grants.filter((grant) => grant.startsWith('s3:')).sort()).toEqual(
+      ['s3:GetBucketNotification', 's3:PutBucketNotification'].flatMap((action) => ['source-a', 'source-b'].map((bucket) => `${action} arn:\${AWS::Partition}:s3:::${bucket}`)).sort(),
+    );
+    for (const grant of grants.filter((grant) => grant.startsWith('logs:'))) expect(grant).toMatch(/ arn:\$\{AWS::Partition\}:logs:\$\{AWS::Region\}:\$\{AWS::AccountId\}:log-group:\/aws\/lambda\/\*-BucketNotificationsHandler\*(:log-stream:\*)?$/);
   });
 
   it('the checker catches wildcards, "*" resources, unlisted actions and wrong resources', () => {

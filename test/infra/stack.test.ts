@@ -67,7 +67,8 @@ describe('ReplicationStack, default context (one bucket, existing secret by name
       VisibilityTimeout: 6 * 300,
       MaximumMessageSize: 1024 * 1024,
       ReceiveMessageWaitTimeSeconds: 20,
-      MessageRetentionPeriod: 14 * 24 * 3600,
+      // Shorter than the dead-letter queue's: a moved message keeps its first enqueue time.
+      MessageRetentionPeriod: 7 * 24 * 3600,
       SqsManagedSseEnabled: true,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
     });
@@ -262,7 +263,7 @@ describe('ReplicationStack, other contexts', () => {
             Effect: 'Allow',
             Principal: { Service: 'events.amazonaws.com' },
             Action: Match.arrayWith(['sqs:SendMessage']),
-            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [idOf(stack, stack.sourceEvents.rule), 'Arn'] } } },
+            Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [idOf(stack, stack.sourceEvents.rules[0]!), 'Arn'] } } },
           }),
         ]),
       },
@@ -271,6 +272,19 @@ describe('ReplicationStack, other contexts', () => {
     for (const bucket of ['source-a', 'source-b']) {
       template.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: bucket, Managed: false, NotificationConfiguration: { EventBridgeConfiguration: {} } });
     }
+  });
+
+  it('eventbridge with many long bucket names: as many rules as keep each pattern within EventBridge\'s 2,048 characters', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `acme-prod-data-lake-bucket-number-${String(i).padStart(2, '0')}-${'x'.repeat(24)}`);
+    const { stack, template } = synth({ sourceBuckets: names.join(','), eventPath: 'eventbridge', replicateDeletes: 'true', replicateTags: 'true' });
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Array<{ Properties: { EventPattern: { detail: { bucket: { name: string[] } } } } }>;
+    expect(rules.length).toBeGreaterThan(1);
+    for (const rule of rules) expect(JSON.stringify(rule.Properties.EventPattern).length).toBeLessThanOrEqual(2048);
+    expect(rules.flatMap((rule) => rule.Properties.EventPattern.detail.bucket.name)).toEqual(names);
+    // The queue takes events from each rule, and from no other.
+    const policy = Object.values(template.findResources('AWS::SQS::QueuePolicy')).find((p) => JSON.stringify(p).includes('events.amazonaws.com'))!;
+    const sources = JSON.stringify(policy).match(/"aws:SourceArn":\{"Fn::GetAtt":\["([^"]+)"/g)!.map((m) => /\["([^"]+)"/.exec(m)![1]);
+    expect(new Set(sources)).toEqual(new Set(stack.sourceEvents.rules.map((rule) => idOf(stack, rule))));
   });
 
   it('eventbridge with tags, without deletes: Object Created and Object Tags Added/Deleted', () => {

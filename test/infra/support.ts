@@ -142,12 +142,13 @@ export function functionRoleId(template: Template): string {
 }
 
 /**
- * Roles CDK creates for its own custom resources, whose policies CDK writes: the S3 bucket
- * notifications handler (a Lambda-backed custom resource that calls PutBucketNotification on the
- * imported source buckets at deploy time). It never runs on the replication path, and its policy
- * is scoped by CDK to the buckets; it is excluded from the least-privilege check of the function.
+ * The role of CDK's S3 bucket notifications handler (a Lambda-backed custom resource that calls
+ * PutBucketNotification on the imported source buckets at deploy time). The stack gives it, so
+ * that CDK attaches no managed policy (AWSLambdaBasicExecutionRole: logs on every resource); it
+ * is checked on its own terms below: these actions only, no wildcard action, no `*` resource.
  */
-export const CDK_CUSTOM_RESOURCE_ROLE = /^BucketNotificationsHandler[0-9a-f]{32}Role[0-9A-F]{8}$/;
+export const NOTIFICATIONS_HANDLER_ROLE = /^SourceEventsNotificationsHandlerRole[0-9A-F]{8}$/;
+const NOTIFICATIONS_HANDLER_ACTIONS = new Set(['s3:PutBucketNotification', 's3:GetBucketNotification', 'logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents']);
 
 export interface AllowedAction {
   action: string;
@@ -165,9 +166,13 @@ export function leastPrivilegeViolations(template: Template, allowed: readonly A
   const violations: string[] = [];
   const roleId = functionRoleId(template);
   const roles = template.findResources('AWS::IAM::Role') as Record<string, { Properties: Record<string, Json> }>;
-  for (const id of Object.keys(roles)) {
-    if (id === roleId || CDK_CUSTOM_RESOURCE_ROLE.test(id)) continue;
-    violations.push(`unexpected role ${id}: only the function's role and CDK's custom-resource roles are expected`);
+  for (const [id, role] of Object.entries(roles)) {
+    if (id === roleId) continue;
+    if (!NOTIFICATIONS_HANDLER_ROLE.test(id)) {
+      violations.push(`unexpected role ${id}: only the function's role and the notifications handler's are expected`);
+    } else if (asArray(role.Properties.ManagedPolicyArns).length > 0) {
+      violations.push(`notifications handler role has managed policies ${JSON.stringify(role.Properties.ManagedPolicyArns)}`);
+    }
   }
   const functionRole = roles[roleId];
   if (!functionRole) return [...violations, `function role ${roleId} not found`];
@@ -181,8 +186,12 @@ export function leastPrivilegeViolations(template: Template, allowed: readonly A
   }
 
   for (const statement of iamStatements(template)) {
-    const unknownRoles = statement.roles.filter((role) => role !== roleId && !CDK_CUSTOM_RESOURCE_ROLE.test(role));
+    const unknownRoles = statement.roles.filter((role) => role !== roleId && !NOTIFICATIONS_HANDLER_ROLE.test(role));
     if (unknownRoles.length > 0) violations.push(`${statement.where} attaches to unexpected roles ${unknownRoles.join(', ')}`);
+    if (statement.roles.some((role) => NOTIFICATIONS_HANDLER_ROLE.test(role)) && statement.effect === 'Allow') {
+      for (const action of statement.actions) if (!NOTIFICATIONS_HANDLER_ACTIONS.has(action)) violations.push(`${statement.where}: notifications handler granted ${action}`);
+      for (const resource of statement.resources) if (resource === '*') violations.push(`${statement.where}: notifications handler granted Resource "*"`);
+    }
     if (!statement.roles.includes(roleId)) continue;
     const at = `${statement.where} ${JSON.stringify(statement.raw.Sid ?? '')}`;
     if (statement.effect !== 'Allow') continue; // a Deny only narrows
