@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { ConfigurationError, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
+import { ConfigurationError, configuredEndpoint, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
 import { isCredentialError, isWebPage } from '../engine/errors.js';
 import { ReplicationFailure } from '../engine/failures.js';
 import { NOT_A_LISTING } from '../engine/list-objects.js';
@@ -228,7 +228,7 @@ export async function assertNoOverlap(
   if (!source.prefix.startsWith(target.prefix) && !target.prefix.startsWith(source.prefix)) return;
   const targetEndpoint = await targetClient.config.endpoint?.();
   if (!targetEndpoint) return;
-  const sourceUrl = options.sourceEndpoint ?? env.AWS_ENDPOINT_URL_S3?.trim() ?? env.AWS_ENDPOINT_URL?.trim();
+  const sourceUrl = options.sourceEndpoint ?? configuredEndpoint(env)?.url;
   let same: boolean;
   if (sourceUrl) {
     try {

@@ -413,10 +413,12 @@ export function createTargetClient(options: S3ClientOptions & { endpoint: string
   return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), options)), options, 'target endpoint', endpoint, true);
 }
 
-function compatibleConfig(endpoint: string, options: S3ClientOptions): S3ClientConfig {
+/** With `regionFromChain`, no explicit region leaves it to the SDK's chain (AWS_REGION, the profile); else us-east-1. */
+function compatibleConfig(endpoint: string, options: S3ClientOptions, { regionFromChain = false } = {}): S3ClientConfig {
+  const region = options.region ?? (regionFromChain ? undefined : 'us-east-1');
   return {
     endpoint,
-    region: options.region ?? 'us-east-1',
+    ...(region !== undefined && { region }),
     forcePathStyle: options.forcePathStyle ?? true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -443,9 +445,9 @@ export function createSourceClient(options: S3ClientOptions = {}, env: NodeJS.Pr
   const endpoint = configured && parseEndpoint(configured.url, { name: configured.name, ...insecure });
   const named = configured ? { ...options, endpointSource: options.endpointSource ?? configured.name } : options;
   if (endpoint && !isAwsHost(endpoint.hostname)) {
-    // An S3-compatible source: addressed like the target (path-style), in the configured region.
-    const region = options.region ?? env.AWS_REGION?.trim() ?? 'us-east-1';
-    return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), { ...named, region })), named, 'source endpoint', endpoint, false);
+    // An S3-compatible source: addressed like the target (path-style), in the region the SDK's
+    // chain names (AWS_REGION, the profile), as any source without an endpoint of its own.
+    return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), named, { regionFromChain: true })), named, 'source endpoint', endpoint, false);
   }
   const client = new S3Client({
     retryMode: options.retryMode ?? 'adaptive',
@@ -459,7 +461,7 @@ export function createSourceClient(options: S3ClientOptions = {}, env: NodeJS.Pr
 }
 
 /** The S3 endpoint the AWS SDK takes from the environment, and the variable that set it. */
-function configuredEndpoint(env: NodeJS.ProcessEnv): { url: string; name: string } | undefined {
+export function configuredEndpoint(env: NodeJS.ProcessEnv): { url: string; name: string } | undefined {
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.trim().toLowerCase() === 'true') return undefined;
   for (const name of ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL']) {
     const url = env[name]?.trim();

@@ -422,6 +422,9 @@ describe('misconfiguration', () => {
     const run = await cli(['verify', 's3://some-aws-bucket', 's3://x-bucket'], { AWS_REGION: '', HOME: mkdtempSync(path.join(tmpdir(), 'no-aws-config-')) });
     expect(run.stderr).toBe('lyve-replicator: no AWS region for the source: set AWS_REGION (or a region in the AWS profile), or pass --source-region\n');
     expect(run.code).toBe(2);
+    const emptyWithEndpoint = await cli(['verify', `s3://${src}`, 's3://x-bucket'], { AWS_REGION: '', AWS_ENDPOINT_URL_S3: rgw.endpoint, HOME: mkdtempSync(path.join(tmpdir(), 'no-aws-config-')) });
+    expect(emptyWithEndpoint.stderr).toMatch(/^lyve-replicator: no AWS region for the source: set AWS_REGION/);
+    expect(emptyWithEndpoint.code).toBe(2);
     const malformed = await cli(['verify', 's3://some-aws-bucket', 's3://x-bucket'], { AWS_REGION: 'us east 1' });
     expect(malformed.stderr).toMatch(/^lyve-replicator: the source region "us east 1" \(from AWS_REGION or the AWS profile\) is not a region name/);
     expect(malformed.code).toBe(2);
@@ -454,6 +457,10 @@ describe('misconfiguration', () => {
     const named = await cli(['sync', `s3://${src}/data/`, `s3://${src}/`, '--delete', '--source-endpoint', other], { LC_ENDPOINT_URL: rgw.endpoint });
     expect(named.stderr).toContain('overlap');
     expect(named.code).toBe(2);
+    // The source endpoint from the environment, as the SDK reads it (an empty variable is unset).
+    const fromEnv = await cli(['sync', `s3://${src}/data/`, `s3://${src}/`, '--delete'], { LC_ENDPOINT_URL: rgw.endpoint, AWS_ENDPOINT_URL_S3: '', AWS_ENDPOINT_URL: rgw.endpoint });
+    expect(fromEnv.stderr).toContain('overlap');
+    expect(fromEnv.code).toBe(2);
     expect((await readBack(source, src, 'data/keep.txt')).size).toBe(13);
     // Side by side in one bucket is fine.
     const beside = await cli(['sync', `s3://${src}/data/`, `s3://${src}/copy/`, '--dry-run', ...endpoints()], { LC_ACCESS_KEY: rgw.source.accessKeyId, LC_SECRET_KEY: rgw.source.secretAccessKey });

@@ -1,7 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { beforeAll, describe, expect, it, inject } from 'vitest';
-import { ConfigurationError, parseEndpoint } from '../../src/index.js';
+import { beforeAll, describe, expect, it, inject, vi } from 'vitest';
+import { ConfigurationError, createSourceClient, parseEndpoint } from '../../src/index.js';
 import { createBucket, md5Hex, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
 
 describe('target client checksums against a real server', () => {
@@ -71,5 +74,29 @@ describe('parseEndpoint', () => {
 
   it('allows plain http to another host only when asked', () => {
     expect(parseEndpoint('http://s3.internal:80', { allowInsecureHttp: true }).protocol).toBe('http:');
+  });
+});
+
+describe('a source endpoint from the environment', () => {
+  it('is checked under its variable\'s name, addressed path-style outside AWS, in the region the AWS chain names', async () => {
+    expect(() => createSourceClient({}, { AWS_ENDPOINT_URL_S3: 'minio.local:9000' })).toThrow(/^AWS_ENDPOINT_URL_S3 "minio.local:9000" has no scheme/);
+    expect(() => createSourceClient({}, { AWS_ENDPOINT_URL: 'http://minio.example.com' })).toThrow(/^AWS_ENDPOINT_URL "http:\/\/minio.example.com" uses plain http/);
+    expect(createSourceClient({}, { AWS_ENDPOINT_URL_S3: 'minio.local', AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: 'true' })).toBeDefined();
+
+    // The profile's region, as the SDK would use it without an endpoint (AWS_REGION unset).
+    const home = mkdtempSync(path.join(tmpdir(), 'aws-config-'));
+    writeFileSync(path.join(home, 'config'), '[profile minio]\nregion = eu-central-1\n');
+    vi.stubEnv('AWS_REGION', undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', path.join(home, 'config'));
+    vi.stubEnv('AWS_PROFILE', 'minio');
+    try {
+      const client = createSourceClient({}, { AWS_ENDPOINT_URL_S3: 'http://localhost:9000' });
+      expect(await client.config.region()).toBe('eu-central-1');
+      expect(client.config.forcePathStyle).toBe(true);
+      const aws = createSourceClient({}, { AWS_ENDPOINT_URL_S3: 'https://s3.dualstack.us-west-2.amazonaws.com' });
+      expect(aws.config.forcePathStyle).toBe(false);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
