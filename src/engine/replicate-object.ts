@@ -164,9 +164,11 @@ export async function replicateObject(
       if (replica.size !== current.size) problems.push(`size ${replica.size}, expected ${current.size}`);
       if (written.expectedEtag && /^[0-9a-f]{32}(-\d+)?$/.test(replica.etag) && replica.etag !== written.expectedEtag) {
         // Another copy of this same source state, written in parts of another size (a sync beside
-        // the Lambda, say) after ours, is a replica too, not a damaged write of ours.
-        const otherLayout = partCount(replica.etag) !== partCount(written.expectedEtag) && isReplicaOf(replica, current, replicaContext);
-        if (!otherLayout) problems.push(`ETag ${replica.etag}, expected ${written.expectedEtag}`);
+        // the Lambda, say) after ours, is a replica too, not a damaged write of ours: unless the
+        // target, completing ours, named an ETag other than its parts make (RGW names none).
+        const replacedSince =
+          partCount(replica.etag) !== partCount(written.expectedEtag) || written.completedEtag === undefined || written.completedEtag === written.expectedEtag;
+        if (!(replacedSince && isReplicaOf(replica, current, replicaContext))) problems.push(`ETag ${replica.etag}, expected ${written.expectedEtag}`);
       }
       if (problems.length > 0) {
         // A replica that fails verification carries our markers: delete it, or a later run would skip it.

@@ -69,6 +69,8 @@ export interface WrittenObject {
   resumedBytes: number;
   /** The multipart upload that was completed (aborted again should the replica not be there). */
   uploadId?: string;
+  /** The ETag the target named when it completed the upload, when it named one. */
+  completedEtag?: string;
 }
 
 /** Times a body cut off mid-stream is read again before the copy fails (the SDK retries only up to the headers). */
@@ -717,7 +719,7 @@ export async function putMultipart(
       }
     }
     const parts = [...done.values()].sort((a, b) => a.partNumber - b.partNumber);
-    await s3Call('target', target.bucket, 's3:PutObject', () =>
+    const completed = await s3Call('target', target.bucket, 's3:PutObject', () =>
       target.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: target.bucket,
@@ -738,6 +740,7 @@ export async function putMultipart(
       resumedParts,
       resumedBytes,
       uploadId: activeUploadId,
+      ...(completed?.ETag && { completedEtag: unquoteEtag(completed.ETag) }),
     };
   } catch (error) {
     // Never leave paid-for parts behind: the upload is aborted whatever went wrong, and when even

@@ -534,6 +534,30 @@ describe('replies that misdescribe the source', () => {
 });
 
 describe('consistency while the source changes', () => {
+  it('a copy whose replica is replaced, before its check, by another copy of the same source in as many parts of another size succeeds', async () => {
+    const key = 'consistency/same-count-other-layout.bin';
+    const body = randomBody(14 * MiB); // 5+5+4 MiB and 6+6+2 MiB: three parts either way
+    await putObject(source, src, key, body);
+    const gated = createTargetClient({ endpoint: inject('rgw').endpoint, credentials: inject('rgw').target });
+    let other: ReplicationResult | undefined;
+    gated.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'CompleteMultipartUploadCommand' && !other) {
+          // Right after ours completes, the other copy writes and completes in its turn.
+          other = await replicate(key, { partSize: 6 * MiB, concurrency: 2, targetKnownMissing: true });
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'otherCopyAfterComplete' },
+    );
+    const ours = await replicateObject({ client: source, bucket: src, key }, { client: gated, bucket: dst, key }, { partSize: 5 * MiB, concurrency: 2 });
+    expect(expectStatus(other!, 'replicated').parts).toBe(3);
+    expect(expectStatus(ours, 'replicated').parts).toBe(3);
+    expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
+    await expectExactReplica(key);
+  });
+
   it('two copies of one unchanged object in parts of different sizes both succeed, and the key keeps a replica', async () => {
     for (let i = 0; i < 4; i++) {
       const key = `consistency/two-layouts-${i}.bin`;
