@@ -144,9 +144,15 @@ export async function reclaimStrayUploads(client: S3Client, bucket: string, key:
   for (const upload of uploads) {
     const at = upload.initiated?.getTime();
     if (upload.uploadId === keptUploadId || at === undefined || at < earliest || at > latest) continue;
-    if ((await ownership(client, bucket, upload, kept?.initiator)).state !== 'ours') continue;
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId }));
-    aborted += 1;
+    try {
+      if ((await ownership(client, bucket, upload, kept?.initiator)).state !== 'ours') continue;
+      await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.uploadId }));
+      aborted += 1;
+    } catch (error) {
+      // Gone already: an earlier attempt of this abort worked and its reply was lost.
+      if (errorCode(error) === 'NoSuchUpload' || isNotFound(error)) aborted += 1;
+      // Any other failure: this one stays for `cleanup`, the others still go.
+    }
   }
   return aborted;
 }

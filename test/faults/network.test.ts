@@ -16,7 +16,7 @@ import { syncBuckets } from '../../src/sync/sync-buckets.js';
 import { replicateObject } from '../../src/engine/replicate-object.js';
 import { listObjects } from '../../src/engine/list-objects.js';
 import { FAULT_KINDS, startFaultProxy, type FaultKind, type ProxiedRequest } from '../support/fault-proxy.js';
-import { MiB, createBucket, openUploads, putMultipartObject, putObject, randomBody, rgwClients, uniqueBucket } from '../support/s3.js';
+import { MiB, createBucket, md5Hex, openUploads, putMultipartObject, putObject, randomBody, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
 import { cli } from '../support/cli.js';
 import { describeResult, runNetworkScenario, seedCorpus, verifyExact } from './scenario.js';
 
@@ -225,6 +225,33 @@ describe('servers that answer wrongly', () => {
       expect(result).toMatchObject({ status: 'failed', retryable: true });
       expect(await openUploads(direct.target, dst)).toEqual([]);
       expect(stats.snapshot().straysAborted).toBe(1);
+    } finally {
+      target.destroy();
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('two lost CreateMultipartUpload replies, and the reply to aborting the first stray lost too: no upload left open', async () => {
+    const { direct, src, dst } = await bucketPair('lost-abort');
+    const body = randomBody(12 * MiB);
+    await putObject(direct.source, src, 'big.bin', body);
+    let creates = 0;
+    let aborts = 0;
+    const proxy = await startFaultProxy({
+      upstream: rgw.endpoint,
+      script: (r) => {
+        if (r.method === 'POST' && /(^|&)uploads(=|&|$)/.test(r.query)) return ++creates <= 2 ? 'reset-response' : 'none';
+        // The abort works on the server; its reply is lost, and the SDK's retry finds no such upload.
+        if (r.method === 'DELETE' && r.query.includes('uploadId=')) return ++aborts === 1 ? 'reset-response' : 'none';
+        return 'none';
+      },
+    });
+    const target = createTargetClient({ endpoint: proxy.endpoint, credentials: rgw.target });
+    try {
+      const result = await replicateObject({ client: direct.source, bucket: src, key: 'big.bin' }, { client: target, bucket: dst, key: 'big.bin' }, { partSize: 5 * MiB });
+      expect(result.status).toBe('replicated');
+      expect((await readBack(direct.target, dst, 'big.bin')).md5).toBe(md5Hex(body));
+      expect(await openUploads(direct.target, dst)).toEqual([]);
     } finally {
       target.destroy();
       await proxy.close();
