@@ -111,6 +111,7 @@ export async function replicateObject(
     ...(options.onProgress && { onProgress: options.onProgress }),
     ...(options.onCheckpoint && { onCheckpoint: options.onCheckpoint }),
     ...(options.shouldPause && { shouldPause: options.shouldPause }),
+    ...(options.pauseSignal && { pauseSignal: options.pauseSignal }),
     origin: replicaContext,
   };
   const maxRestarts = options.maxRestarts ?? DEFAULT_MAX_RESTARTS;

@@ -52,6 +52,8 @@ export interface TransferContext {
   onProgress?: (bytes: number) => void;
   onCheckpoint?: (checkpoint: MultipartCheckpoint) => void | Promise<void>;
   shouldPause?: (progress: TransferProgress) => boolean;
+  /** Pauses at once, cutting off the parts in flight (see ReplicateOptions.pauseSignal). */
+  pauseSignal?: AbortSignal;
   /** Recorded in the replica's markers. */
   origin?: ReplicaOrigin;
 }
@@ -631,6 +633,14 @@ export async function putMultipart(
   ctx.signal.addEventListener('abort', onCancel, { once: true });
   let failure: unknown;
   let paused = false;
+  // A deadline: the parts in flight are cut off (what they failed with is no failure) and sent again on resume.
+  let cutOff = false;
+  const onPauseNow = () => {
+    cutOff = paused = true;
+    stop.abort();
+  };
+  if (ctx.pauseSignal?.aborted) onPauseNow();
+  else ctx.pauseSignal?.addEventListener('abort', onPauseNow, { once: true });
 
   // A source whose ETag is its MD5 is checked end to end: the parts, hashed in order, must give
   // it before the upload is completed. Not for a resumed copy, whose earlier parts are not here.
@@ -690,6 +700,7 @@ export async function putMultipart(
       try {
         await uploadPart(next);
       } catch (error) {
+        if (cutOff && !ctx.signal.aborted) return; // not done: the checkpoint leaves it to the resume
         if (failure === undefined) failure = error;
         stop.abort();
       }
@@ -702,7 +713,8 @@ export async function putMultipart(
       failure = new ReplicationFailure('aborted', 'replication was cancelled', false);
     }
     if (failure !== undefined) throw failure;
-    if (paused && pending.length > 0) {
+    // (Parts cut off, or never started once paused, are not done: whatever `pending` says.)
+    if (paused && done.size < plan.partCount) {
       return { paused: true, checkpoint: checkpoint(), bytesDone, bytesLeft: state.size - bytesDone };
     }
     if (whole?.active) {
@@ -753,5 +765,6 @@ export async function putMultipart(
     throw error;
   } finally {
     ctx.signal.removeEventListener('abort', onCancel);
+    ctx.pauseSignal?.removeEventListener('abort', onPauseNow);
   }
 }

@@ -68,6 +68,11 @@ export interface ReplicateOptions {
    * flight finish) and the result is `paused` with a checkpoint to resume from.
    */
   shouldPause?: (progress: TransferProgress) => boolean;
+  /**
+   * Pauses at once when it aborts (a deadline): parts in flight are cut off, to be sent again on
+   * resume, and the result is `paused` with a checkpoint of the parts already on the target.
+   */
+  pauseSignal?: AbortSignal;
   /** Called with the byte count of every part or single PUT once it is on the target. */
   onProgress?: (bytes: number) => void;
   /** Cancels the replication; the multipart upload is aborted. */

@@ -113,13 +113,34 @@ export async function replicateTask(
     return outcome({ status: 'ignored', reason: ignored });
   }
 
+  const time = new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency, runtime.invocationMs);
+  // Parts still in flight when the time is nearly up are cut off, and the copy pauses.
+  const deadline = time.deadline();
+  try {
+    return await copyWithin(task, runtime, resume, { shouldPause: time.shouldPause, ...(deadline && { pauseSignal: deadline.signal }) }, outcome, targetKey, invocations);
+  } finally {
+    deadline?.clear();
+  }
+}
+
+/** The engine's copy, within the invocation's time, and what its result then asks for. */
+async function copyWithin(
+  task: ReplicationTask,
+  runtime: TaskRuntime,
+  resume: { checkpoint: MultipartCheckpoint; invocations: number } | undefined,
+  timing: Pick<ReplicateOptions, 'shouldPause' | 'pauseSignal'>,
+  outcome: (result: TaskResult, continued?: boolean) => TaskOutcome,
+  targetKey: string,
+  invocations: number,
+): Promise<TaskOutcome> {
+  const { config } = runtime;
   const options: ReplicateOptions = {
+    ...timing,
     budget: runtime.budget,
     partSize: config.partSize,
     copyTags: config.replicateTags,
     // A key that is only one reading of what the event named may be another object's name.
     deleteWhenSourceMissing: config.replicateDeletes && (task.alternativeKey ? 'recorded' : deletePolicy(config)),
-    shouldPause: new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency, runtime.invocationMs).shouldPause,
     // A create event names the object's ETag and size: small objects are then read with one
     // conditional GET. The engine still re-reads the source after writing, so stale events converge.
     ...(task.action === 'replicate' && task.eTag && task.size !== undefined && { sourceHint: { etag: task.eTag, size: task.size } }),

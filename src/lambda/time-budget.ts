@@ -21,6 +21,21 @@ export class TimeBudget {
     private readonly invocationMs: number = Number.POSITIVE_INFINITY,
   ) {}
 
+  /**
+   * The engine's `pauseSignal`: aborts when half the reserve is left, cutting off parts that are
+   * still in flight (a link that slowed down after `shouldPause` let them start), so the copy
+   * still checkpoints and continues instead of being killed with the invocation. Not when the
+   * whole invocation had less than the reserve: its first part must be allowed to finish.
+   * `clear` when the copy is over.
+   */
+  deadline(): { signal: AbortSignal; clear: () => void } | undefined {
+    if (this.invocationMs < this.reserveMs) return undefined;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.max(0, this.remainingMs() - this.reserveMs / 2));
+    timer.unref?.();
+    return { signal: controller.signal, clear: () => clearTimeout(timer) };
+  }
+
   /** The engine's `shouldPause` hook. */
   readonly shouldPause = (progress: TransferProgress): boolean => {
     const now = Date.now();

@@ -5,9 +5,11 @@
  */
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { createSourceClient } from '../../src/clients/s3-clients.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { TimeBudget } from '../../src/lambda/time-budget.js';
 import { startEmbeddedS3, type EmbeddedS3 } from '../support/embedded-s3.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 import { lambdaContext, s3Event, sqsEvent } from '../support/lambda.js';
 import { MiB, createBucket, openUploads, putMultipartObject, readBack, rgwClients, uniqueBucket } from '../support/s3.js';
 
@@ -49,17 +51,21 @@ async function runUntilDone(handler: ReturnType<typeof createHandler>, first: un
   }
 }
 
+function handlerEnv(partSizeMib: number, concurrency: number): NodeJS.ProcessEnv {
+  return {
+    TARGET_BUCKET: dst,
+    LC_ACCESS_KEY: rgw.target.accessKeyId,
+    LC_SECRET_KEY: rgw.target.secretAccessKey,
+    LC_ENDPOINT_URL: rgw.endpoint,
+    CONTINUATION_QUEUE_URL: queueUrl,
+    PART_SIZE_MIB: String(partSizeMib),
+    CONCURRENCY: String(concurrency),
+  };
+}
+
 function handlerFor(partSizeMib: number, concurrency: number, reserveMs?: number) {
   return createHandler({
-    env: {
-      TARGET_BUCKET: dst,
-      LC_ACCESS_KEY: rgw.target.accessKeyId,
-      LC_SECRET_KEY: rgw.target.secretAccessKey,
-      LC_ENDPOINT_URL: rgw.endpoint,
-      CONTINUATION_QUEUE_URL: queueUrl,
-      PART_SIZE_MIB: String(partSizeMib),
-      CONCURRENCY: String(concurrency),
-    },
+    env: handlerEnv(partSizeMib, concurrency),
     source,
     sqs,
     ...(reserveMs !== undefined && { reserveMs }),
@@ -81,6 +87,31 @@ describe('objects larger than one invocation', () => {
     expect(replica.md5).toBe(md5);
     expect(await openUploads(target, dst)).toEqual([]);
   }, 300_000);
+
+  it('a part still in flight when the time is nearly up is cut off: the copy pauses and continues, never killed with the invocation', async () => {
+    const key = 'continued/slowed-down.bin';
+    const md5 = await putMultipartObject(source, src, key, 30 * MiB, 5 * MiB);
+    // Two parts at full speed, then the source slows to 10 s a part: started in time, it cannot end in time.
+    let gets = 0;
+    const proxy = await startFaultProxy({ upstream: rgw.endpoint, slowBytesPerSecond: MiB / 2, script: (r) => (r.method === 'GET' && r.headers.range && ++gets >= 3 ? 'slow' : 'none') });
+    const slowSource = createSourceClient({ endpoint: proxy.endpoint, credentials: rgw.source, concurrency: 1 });
+    const context = lambdaContext(8_000);
+    try {
+      const handler = createHandler({ env: { ...handlerEnv(5, 1) }, source: slowSource, sqs, reserveMs: 4_000 });
+      expect(await handler(sqsEvent([JSON.stringify(s3Event({ bucket: src, key }))]), context)).toEqual({ batchItemFailures: [] });
+      // Returned with time to spare (half the reserve), the parts done checkpointed in a continuation.
+      expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
+    } finally {
+      slowSource.destroy();
+      await proxy.close();
+    }
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    expect(Messages).toHaveLength(1);
+    await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: Messages![0]!.ReceiptHandle! }));
+    expect(await handlerFor(5, 1)(sqsEvent([Messages![0]!.Body!]), lambdaContext(60_000))).toEqual({ batchItemFailures: [] });
+    expect((await readBack(target, dst, key)).md5).toBe(md5);
+    expect(await openUploads(target, dst)).toEqual([]);
+  }, 60_000);
 
   it('moves at least one part per invocation when the timeout is shorter than the reserve', async () => {
     const key = 'continued/short-timeout.bin';
