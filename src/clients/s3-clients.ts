@@ -413,12 +413,20 @@ export function createTargetClient(options: S3ClientOptions & { endpoint: string
   return instrument(new S3Client(compatibleConfig(endpoint.toString().replace(/\/$/, ''), options)), options, 'target endpoint', endpoint, true);
 }
 
-/** With `regionFromChain`, no explicit region leaves it to the SDK's chain (AWS_REGION, the profile); else us-east-1. */
-function compatibleConfig(endpoint: string, options: S3ClientOptions, { regionFromChain = false } = {}): S3ClientConfig {
-  const region = options.region ?? (regionFromChain ? undefined : 'us-east-1');
+/**
+ * The region the SDK's own chain names (AWS_REGION, the profile), else `fallback`: an
+ * S3-compatible server mostly ignores it, but one configured with a region checks signatures.
+ */
+function regionFromChain(fallback: string): () => Promise<string> {
+  const chain = new S3Client({}).config.region;
+  return async () => (await chain().catch(() => undefined))?.trim() || fallback;
+}
+
+/** Without an explicit region: with `regionFromChain`, the SDK chain's or us-east-1; else us-east-1. */
+function compatibleConfig(endpoint: string, options: S3ClientOptions, { regionFromChain: fromChain = false } = {}): S3ClientConfig {
   return {
     endpoint,
-    ...(region !== undefined && { region }),
+    region: options.region ?? (fromChain ? regionFromChain('us-east-1') : 'us-east-1'),
     forcePathStyle: options.forcePathStyle ?? true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -635,7 +635,13 @@ export async function putMultipart(
   let paused = false;
   // A deadline: the parts in flight are cut off (what they failed with is no failure) and sent again on resume.
   let cutOff = false;
+  // Before any part of this run is done, the pause waits for one: every run moves forward.
+  let pauseAfterAPart = false;
   const onPauseNow = () => {
+    if (done.size === resumedParts) {
+      pauseAfterAPart = true;
+      return;
+    }
     cutOff = paused = true;
     stop.abort();
   };
@@ -679,6 +685,7 @@ export async function putMultipart(
         throw new ReplicationFailure('integrity', `target stored part ${partNumber} with ETag ${etag}, expected MD5 ${sent}`, true);
       }
       done.set(partNumber, { partNumber, etag: etag || sent, size });
+      if (pauseAfterAPart) paused = true; // the parts in flight finish; no more start
       sentMd5.set(partNumber, sent);
       bytesDone += size;
       ctx.onProgress?.(size);
@@ -713,14 +720,19 @@ export async function putMultipart(
       failure = new ReplicationFailure('aborted', 'replication was cancelled', false);
     }
     if (failure !== undefined) throw failure;
-    // (Parts cut off, or never started once paused, are not done: whatever `pending` says.)
-    if (paused && done.size < plan.partCount) {
-      return { paused: true, checkpoint: checkpoint(), bytesDone, bytesLeft: state.size - bytesDone };
-    }
+    const pausedHere = (): MultipartOutcome => ({ paused: true, checkpoint: checkpoint(), bytesDone, bytesLeft: state.size - bytesDone });
+    // Parts cut off, or never started once paused, are not done (whatever `pending` says); and
+    // after a cut-off the in-order MD5 lacks bytes: the resumed run completes the upload.
+    if (paused && (cutOff || done.size < plan.partCount)) return pausedHere();
     if (whole?.active) {
       const md5 = whole.digest();
       if (md5 !== state.etag) {
-        const differing = await partsReadAgainMatch(source, plan, sentMd5, ctx, stop.signal);
+        const differing = await partsReadAgainMatch(source, plan, sentMd5, ctx, stop.signal).catch((error: unknown) => {
+          // Cut off while reading the parts again: the resumed run completes the upload.
+          if (cutOff && !ctx.signal.aborted) return undefined;
+          throw error;
+        });
+        if (differing === undefined) return pausedHere();
         if (differing.length > 0) {
           throw new ReplicationFailure(
             'integrity',

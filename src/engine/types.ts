@@ -71,6 +71,7 @@ export interface ReplicateOptions {
   /**
    * Pauses at once when it aborts (a deadline): parts in flight are cut off, to be sent again on
    * resume, and the result is `paused` with a checkpoint of the parts already on the target.
+   * Before any part of this run is done it waits for one (every run moves forward).
    */
   pauseSignal?: AbortSignal;
   /** Called with the byte count of every part or single PUT once it is on the target. */

@@ -24,9 +24,9 @@ export class TimeBudget {
   /**
    * The engine's `pauseSignal`: aborts when half the reserve is left, cutting off parts that are
    * still in flight (a link that slowed down after `shouldPause` let them start), so the copy
-   * still checkpoints and continues instead of being killed with the invocation. Not when the
-   * whole invocation had less than the reserve: its first part must be allowed to finish.
-   * `clear` when the copy is over.
+   * still checkpoints and continues instead of being killed with the invocation. The engine
+   * lets a run's first part finish all the same (every invocation moves forward); and with a
+   * timeout below the reserve there is no deadline at all. `clear` when the copy is over.
    */
   deadline(): { signal: AbortSignal; clear: () => void } | undefined {
     if (this.invocationMs < this.reserveMs) return undefined;

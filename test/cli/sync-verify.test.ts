@@ -422,9 +422,9 @@ describe('misconfiguration', () => {
     const run = await cli(['verify', 's3://some-aws-bucket', 's3://x-bucket'], { AWS_REGION: '', HOME: mkdtempSync(path.join(tmpdir(), 'no-aws-config-')) });
     expect(run.stderr).toBe('lyve-replicator: no AWS region for the source: set AWS_REGION (or a region in the AWS profile), or pass --source-region\n');
     expect(run.code).toBe(2);
-    const emptyWithEndpoint = await cli(['verify', `s3://${src}`, 's3://x-bucket'], { AWS_REGION: '', AWS_ENDPOINT_URL_S3: rgw.endpoint, HOME: mkdtempSync(path.join(tmpdir(), 'no-aws-config-')) });
-    expect(emptyWithEndpoint.stderr).toMatch(/^lyve-replicator: no AWS region for the source: set AWS_REGION/);
-    expect(emptyWithEndpoint.code).toBe(2);
+    // An S3-compatible source from AWS_ENDPOINT_URL_S3 needs none, as with --source-endpoint: us-east-1.
+    const withEndpoint = await cli(['verify', `s3://${src}`, 's3://no-such-target-bucket'], { AWS_REGION: '', AWS_ENDPOINT_URL_S3: rgw.endpoint, HOME: mkdtempSync(path.join(tmpdir(), 'no-aws-config-')) });
+    expect(withEndpoint.stderr).toContain('target bucket "no-such-target-bucket" does not exist');
     const malformed = await cli(['verify', 's3://some-aws-bucket', 's3://x-bucket'], { AWS_REGION: 'us east 1' });
     expect(malformed.stderr).toMatch(/^lyve-replicator: the source region "us east 1" \(from AWS_REGION or the AWS profile\) is not a region name/);
     expect(malformed.code).toBe(2);

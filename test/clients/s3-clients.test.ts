@@ -95,6 +95,9 @@ describe('a source endpoint from the environment', () => {
       expect(client.config.forcePathStyle).toBe(true);
       const aws = createSourceClient({}, { AWS_ENDPOINT_URL_S3: 'https://s3.dualstack.us-west-2.amazonaws.com' });
       expect(aws.config.forcePathStyle).toBe(false);
+      // No region anywhere: us-east-1, as for --source-endpoint.
+      vi.stubEnv('AWS_PROFILE', 'no-such-profile');
+      expect(await createSourceClient({}, { AWS_ENDPOINT_URL_S3: 'http://localhost:9000' }).config.region()).toBe('us-east-1');
     } finally {
       vi.unstubAllEnvs();
     }

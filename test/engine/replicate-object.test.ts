@@ -821,6 +821,45 @@ describe('multipart uploads are never left behind', () => {
     expect(await openUploads(target, dst)).toEqual([]);
   });
 
+  it.each([
+    ['just after the first part is on the target', 1],
+    ['just after the last part is on the target', 2],
+  ])('a pauseSignal raised %s (parts waiting on the in-order MD5 cut off) pauses, and the resume is exact', async (_name, afterParts) => {
+    const key = `resume/pause-signal-${afterParts}.bin`;
+    const body = randomBody(2 * PART); // one PUT: its ETag is its MD5, checked in order as parts arrive
+    await putObject(source, src, key, body);
+    const pause = new AbortController();
+    const result = await replicate(key, {
+      ...small,
+      concurrency: 2,
+      pauseSignal: pause.signal,
+      onCheckpoint: async (checkpoint) => {
+        if (checkpoint.parts.length === afterParts) {
+          pause.abort();
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      },
+    });
+    const paused = expectStatus(result, 'paused');
+    expect(paused.checkpoint.parts.length).toBeGreaterThanOrEqual(afterParts);
+    const resumed = expectStatus(await replicate(key, { ...small, resume: JSON.parse(JSON.stringify(paused.checkpoint)) }), 'replicated');
+    expect(resumed.parts).toBe(2);
+    expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
+
+  it('a pauseSignal raised before any part is done lets one part finish first: every run moves forward', async () => {
+    const key = 'resume/pause-signal-early.bin';
+    const md5 = await putMultipartObject(source, src, key, 3 * PART, PART);
+    const pause = new AbortController();
+    pause.abort();
+    const paused = expectStatus(await replicate(key, { ...small, concurrency: 1, pauseSignal: pause.signal }), 'paused');
+    expect(paused.checkpoint.parts.map((p) => p.partNumber)).toEqual([1]);
+    expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'replicated');
+    expect((await readBack(target, dst, key)).md5).toBe(md5);
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
+
   it('starts over when the source changed since the checkpoint, aborting the old upload', async () => {
     const key = 'resume/changed.bin';
     await putMultipartObject(source, src, key, 3 * PART, PART);

@@ -113,6 +113,24 @@ describe('objects larger than one invocation', () => {
     expect(await openUploads(target, dst)).toEqual([]);
   }, 60_000);
 
+  it('moves a part per invocation even when each part outlasts the deadline (one part, then a pause)', async () => {
+    const key = 'continued/every-part-slow.bin';
+    const md5 = await putMultipartObject(source, src, key, 10 * MiB, 5 * MiB);
+    // ~2.5 s a part against 3.5 s invocations, whose deadline (half the 2 s reserve left) comes first.
+    const proxy = await startFaultProxy({ upstream: rgw.endpoint, slowBytesPerSecond: 2 * MiB, script: (r) => (r.method === 'GET' && r.headers.range ? 'slow' : 'none') });
+    const slowSource = createSourceClient({ endpoint: proxy.endpoint, credentials: rgw.source, concurrency: 1 });
+    try {
+      const handler = createHandler({ env: handlerEnv(5, 1), source: slowSource, sqs, reserveMs: 2_000 });
+      const invocations = await runUntilDone(handler, s3Event({ bucket: src, key }), 3_500, 3);
+      expect(invocations).toBe(2);
+    } finally {
+      slowSource.destroy();
+      await proxy.close();
+    }
+    expect((await readBack(target, dst, key)).md5).toBe(md5);
+    expect(await openUploads(target, dst)).toEqual([]);
+  }, 60_000);
+
   it('moves at least one part per invocation when the timeout is shorter than the reserve', async () => {
     const key = 'continued/short-timeout.bin';
     const md5 = await putMultipartObject(source, src, key, 12 * MiB, 5 * MiB);
