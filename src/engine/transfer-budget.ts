@@ -34,10 +34,11 @@ export class TransferBudget {
 
   /**
    * Runs `task` once a slot and `bytes` of the budget are free, with a buffer of exactly `bytes`
-   * bytes (uninitialised) that is the task's until it settles; then releases all of it.
+   * bytes (uninitialised) that is the task's until it settles; then releases all of it. Aborting
+   * `signal` while it waits leaves the queue at once, rejecting with the signal's reason.
    */
-  async run<T>(bytes: number, task: (buffer: Buffer) => Promise<T>): Promise<T> {
-    await this.acquire(bytes);
+  async run<T>(bytes: number, task: (buffer: Buffer) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(bytes, signal);
     const backing = this.takeBuffer(bytes);
     try {
       return await task(backing.subarray(0, bytes));
@@ -76,13 +77,31 @@ export class TransferBudget {
     return this.requests < this.maxRequests && (this.bytes === 0 || this.bytes + bytes <= this.maxBytes);
   }
 
-  private acquire(bytes: number): Promise<void> {
+  private acquire(bytes: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     // FIFO: a large request is not starved by a stream of small ones.
     if (this.waiting.length === 0 && this.fits(bytes)) {
       this.take(bytes);
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiting.push({ bytes, grant: resolve }));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const at = this.waiting.indexOf(waiter);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        reject(abortReason(signal!));
+        this.grantWaiting(); // it may have held back smaller ones behind it
+      };
+      const waiter = {
+        bytes,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      this.waiting.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   private take(bytes: number): void {
@@ -93,10 +112,18 @@ export class TransferBudget {
   private release(bytes: number): void {
     this.requests -= 1;
     this.bytes -= bytes;
+    this.grantWaiting();
+  }
+
+  private grantWaiting(): void {
     while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes)) {
       const next = this.waiting.shift()!;
       this.take(next.bytes);
       next.grant();
     }
   }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
 }

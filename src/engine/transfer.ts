@@ -362,7 +362,7 @@ export function withWholeObject<T>(source: PinnedSource, ctx: TransferContext, u
       }
       return use(again);
     }
-  });
+  }, ctx.signal);
 }
 
 /**
@@ -546,7 +546,7 @@ async function partsReadAgainMatch(source: PinnedSource, plan: MultipartPlan, se
     await ctx.budget.run(range.end - range.start + 1, async (buffer) => {
       const again = await readSource(source, range, buffer, signal);
       if (again.md5.toString('hex') !== sent.get(n)) differing.push(n);
-    });
+    }, signal);
   }
   return differing;
 }
@@ -691,7 +691,7 @@ export async function putMultipart(
       ctx.onProgress?.(size);
       await ctx.onCheckpoint?.(checkpoint());
       await whole?.add(partNumber, body, stop.signal);
-    });
+    }, stop.signal);
   };
 
   const worker = async (): Promise<void> => {

@@ -943,6 +943,26 @@ describe('multipart uploads are never left behind', () => {
     expect(expectStatus(result, 'failed').reason).toBe('aborted');
     expect(await openUploads(target, dst)).toEqual([]);
   });
+
+  it.each([
+    ['one PUT', 1000],
+    ['in parts', 2 * PART + 1],
+  ])('a copy cancelled while it waits for a shared budget returns at once (%s)', async (_name, size) => {
+    const key = `abort/queued-${size}.bin`;
+    await putObject(source, src, key, randomBody(size));
+    const budget = new TransferBudget({ maxRequests: 1, maxBytes: PART });
+    let release!: () => void;
+    const holder = budget.run(1, () => new Promise<void>((resolve) => (release = resolve)));
+    const controller = new AbortController();
+    const copy = replicate(key, { ...small, budget, signal: controller.signal });
+    setTimeout(() => controller.abort(), 200);
+    // Returned while the other transfer still holds the whole budget.
+    expect(expectStatus(await copy, 'failed').reason).toBe('aborted');
+    release();
+    await holder;
+    expect(budget.inFlight).toEqual({ requests: 0, bytes: 0 });
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
 });
 
 describe('clear errors', () => {

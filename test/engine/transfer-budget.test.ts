@@ -39,4 +39,23 @@ describe('TransferBudget', () => {
     await expect(budget.run(5, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await budget.run(5, async () => 'ok')).toBe('ok');
   });
+
+  it('a waiter whose signal aborts leaves the queue at once, and those behind it move up', async () => {
+    const budget = new TransferBudget({ maxRequests: 1, maxBytes: 10 });
+    let releaseFirst!: () => void;
+    const first = budget.run(5, () => new Promise<void>((resolve) => (releaseFirst = resolve)));
+    const cancel = new AbortController();
+    const order: string[] = [];
+    const cancelled = budget.run(5, async () => void order.push('cancelled ran'), cancel.signal).catch((error: Error) => void order.push(`cancelled: ${error.name}`));
+    const next = budget.run(5, async () => void order.push('next ran'));
+    await tick();
+    cancel.abort();
+    await cancelled;
+    expect(order).toEqual(['cancelled: AbortError']); // at once, while the first still holds the slot
+    releaseFirst();
+    await Promise.all([first, next]);
+    expect(order).toEqual(['cancelled: AbortError', 'next ran']);
+    expect(budget.inFlight).toEqual({ requests: 0, bytes: 0 });
+    await expect(budget.run(1, async () => 'never', cancel.signal)).rejects.toMatchObject({ name: 'AbortError' });
+  });
 });
