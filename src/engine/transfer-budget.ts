@@ -16,7 +16,7 @@ export class TransferBudget {
   readonly maxBytes: number;
   private requests = 0;
   private bytes = 0;
-  private readonly waiting: Array<{ bytes: number; grant: () => void }> = [];
+  private readonly waiting: Array<{ bytes: number; grant: () => void; reject: (reason: unknown) => void; signal: AbortSignal | undefined }> = [];
   /** Reusable buffers not in use, and the capacity of all pooled buffers (free and in use). */
   private readonly free: Buffer[] = [];
   private pooledBytes = 0;
@@ -94,9 +94,14 @@ export class TransferBudget {
       };
       const waiter = {
         bytes,
+        signal,
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
+        },
+        reject: (reason: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(reason);
         },
       };
       this.waiting.push(waiter);
@@ -116,8 +121,16 @@ export class TransferBudget {
   }
 
   private grantWaiting(): void {
-    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes)) {
-      const next = this.waiting.shift()!;
+    while (this.waiting.length > 0) {
+      const next = this.waiting[0]!;
+      // Aborted, its own listener not yet run (one signal shared by several waiters): never granted.
+      if (next.signal?.aborted) {
+        this.waiting.shift();
+        next.reject(abortReason(next.signal));
+        continue;
+      }
+      if (!this.fits(next.bytes)) return;
+      this.waiting.shift();
       this.take(next.bytes);
       next.grant();
     }

@@ -659,7 +659,8 @@ export async function putMultipart(
     const range = partRange(partNumber, plan.partSize, state.size);
     const size = range.end - range.start + 1;
     await ctx.budget.run(size, async (buffer) => {
-      if (failure !== undefined || stop.signal.aborted) return;
+      // Paused while it waited for the budget: not started, so not in flight; the resume sends it.
+      if (failure !== undefined || stop.signal.aborted || paused) return;
       const read = await readSource(source, range, buffer, stop.signal);
       const { body, md5: digest } = read;
       if (!read.etagIsBodyMd5) whole?.abandon();
@@ -728,11 +729,17 @@ export async function putMultipart(
       const md5 = whole.digest();
       if (md5 !== state.etag) {
         const differing = await partsReadAgainMatch(source, plan, sentMd5, ctx, stop.signal).catch((error: unknown) => {
-          // Cut off while reading the parts again: the resumed run completes the upload.
-          if (cutOff && !ctx.signal.aborted) return undefined;
+          // Cut off before the mismatch could be explained: nothing is completed (a resumed run
+          // would not see it), and the copy is tried again from the start.
+          if (cutOff && !ctx.signal.aborted) {
+            throw new ReplicationFailure(
+              'integrity',
+              `the parts read from s3://${source.bucket}/${source.key} hash to ${md5}, not its ETag ${state.etag}, and the time ran out before they could be read again; nothing was completed`,
+              true,
+            );
+          }
           throw error;
         });
-        if (differing === undefined) return pausedHere();
         if (differing.length > 0) {
           throw new ReplicationFailure(
             'integrity',

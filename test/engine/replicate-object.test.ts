@@ -723,12 +723,14 @@ describe('sources whose ETag is their MD5', () => {
   });
 
   describe('bytes damaged on the way from the source', () => {
-    /** A proxy in front of RGW that flips one byte in the bodies of the first `damaged` GETs. */
-    async function damagingProxy(damaged: number): Promise<{ client: S3Client; close: () => Promise<void> }> {
+    /** A proxy in front of RGW that flips one byte in the bodies of the first `damaged` GETs (`onGet` sees each GET first). */
+    async function damagingProxy(damaged: number, onGet?: (n: number) => Promise<void>): Promise<{ client: S3Client; close: () => Promise<void> }> {
       const upstream = new URL(rgwClients().endpoint);
       let gets = 0;
-      const server = createServer((req, res) => {
-        const damage = req.method === 'GET' && gets++ < damaged;
+      const server = createServer(async (req, res) => {
+        const n = req.method === 'GET' ? ++gets : 0;
+        if (n) await onGet?.(n);
+        const damage = n > 0 && n <= damaged;
         const forward = httpRequest(
           { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
           (answer) => {
@@ -751,6 +753,27 @@ describe('sources whose ETag is their MD5', () => {
       const client = createSourceClient({ endpoint: `http://127.0.0.1:${port}`, credentials: inject('rgw').source });
       return { client, close: () => new Promise((resolve) => server.close(() => resolve())) };
     }
+
+    it('a pause raised while parts are read again after a mismatch with the ETag fails the copy, completing nothing', async () => {
+      const key = 'damaged/paused-reread.bin';
+      await putObject(source, src, key, randomBody(3 * PART + 11)); // one PUT: its ETag is its MD5
+      const pause = new AbortController();
+      // GETs 1–4 read the parts (the first damaged); GET 5 is the first read again: the deadline comes then.
+      const proxy = await damagingProxy(1, async (n) => {
+        if (n === 5) {
+          pause.abort();
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      });
+      try {
+        const failed = expectStatus(await replicateObject({ client: proxy.client, bucket: src, key }, { client: target, bucket: dst, key }, { ...small, pauseSignal: pause.signal }), 'failed');
+        expect(failed).toMatchObject({ reason: 'integrity', retryable: true });
+      } finally {
+        await proxy.close();
+      }
+      expect(await openUploads(target, dst)).toEqual([]);
+      await expect(readBack(target, dst, key)).rejects.toThrow();
+    });
 
     it('a damaged read is refused by the target (the ETag went as Content-MD5) and read again', async () => {
       const key = 'damaged/once.bin';
@@ -845,6 +868,31 @@ describe('multipart uploads are never left behind', () => {
     const resumed = expectStatus(await replicate(key, { ...small, resume: JSON.parse(JSON.stringify(paused.checkpoint)) }), 'replicated');
     expect(resumed.parts).toBe(2);
     expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
+    expect(await openUploads(target, dst)).toEqual([]);
+  });
+
+  it('a pauseSignal raised before any part is done: parts still waiting for a shared budget do not start after the first', async () => {
+    const key = 'resume/pause-signal-queued.bin';
+    const md5 = await putMultipartObject(source, src, key, 3 * PART, PART);
+    const budget = new TransferBudget({ maxRequests: 2, maxBytes: 4 * PART });
+    let release!: () => void;
+    const holder = budget.run(1, () => new Promise<void>((resolve) => (release = resolve)));
+    const pause = new AbortController();
+    pause.abort();
+    const result = await replicate(key, {
+      ...small,
+      concurrency: 2,
+      budget,
+      pauseSignal: pause.signal,
+      onCheckpoint: (checkpoint) => {
+        if (checkpoint.parts.length === 1) setTimeout(release, 0); // the other transfer ends after our first part
+      },
+    });
+    await holder;
+    const paused = expectStatus(result, 'paused');
+    expect(paused.checkpoint.parts.map((p) => p.partNumber)).toEqual([1]);
+    expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'replicated');
+    expect((await readBack(target, dst, key)).md5).toBe(md5);
     expect(await openUploads(target, dst)).toEqual([]);
   });
 

@@ -58,4 +58,21 @@ describe('TransferBudget', () => {
     expect(budget.inFlight).toEqual({ requests: 0, bytes: 0 });
     await expect(budget.run(1, async () => 'never', cancel.signal)).rejects.toMatchObject({ name: 'AbortError' });
   });
+
+  it('waiters sharing one signal all leave when it aborts: none is granted on the way', async () => {
+    const budget = new TransferBudget({ maxRequests: 4, maxBytes: 10 });
+    let release!: () => void;
+    const holder = budget.run(6, () => new Promise<void>((resolve) => (release = resolve)));
+    const cancel = new AbortController();
+    const ran: string[] = [];
+    const big = budget.run(8, async () => void ran.push('big'), cancel.signal).catch((error: Error) => error.name);
+    const small = budget.run(2, async () => void ran.push('small'), cancel.signal).catch((error: Error) => error.name);
+    await tick();
+    cancel.abort();
+    expect(await Promise.all([big, small])).toEqual(['AbortError', 'AbortError']);
+    expect(ran).toEqual([]);
+    release();
+    await holder;
+    expect(budget.inFlight).toEqual({ requests: 0, bytes: 0 });
+  });
 });
