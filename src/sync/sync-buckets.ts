@@ -77,7 +77,7 @@ export interface SyncItem {
 export interface SyncReport {
   items: SyncItem[];
   counts: Record<SyncStatus, number>;
-  /** Bytes this run copied (parts an interrupted earlier run sent are not counted again). */
+  /** Bytes this run put on the target, paused copies' parts included (parts an earlier run sent are not counted again). */
   bytes: number;
   seconds: number;
   /** True when every object is replicated or already identical (and, with delete, every extra removed). */
@@ -205,6 +205,8 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   const targetKeyOf = (relative: string) => `${target.prefix}${relative}`;
   const statsBefore = options.requestStats?.snapshot();
 
+  /** What this run put on the target: parts and bodies, of paused and cancelled copies too. */
+  let sentBytes = 0;
   const existing = new Map<string, ListedObject>();
   // Paused while listing: nothing is planned, copied or deleted (a partial listing must not drive --delete).
   let listingCut = false;
@@ -285,7 +287,10 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
       copyTags: options.copyTags ?? false,
       signal,
       shouldPause: paused,
-      onProgress: (bytes) => options.onBytes?.(bytes),
+      onProgress: (bytes) => {
+        sentBytes += bytes;
+        options.onBytes?.(bytes);
+      },
       ...(resume && { resume }),
       onCheckpoint: (checkpoint) => {
         last = checkpoint;
@@ -384,7 +389,7 @@ export async function syncBuckets(options: SyncOptions): Promise<SyncReport> {
   return {
     items,
     counts,
-    bytes: items.reduce((sum, item) => sum + (item.status === 'replicated' ? (item.bytes ?? 0) - (item.resumedBytes ?? 0) : 0), 0),
+    bytes: sentBytes,
     seconds: (performance.now() - started) / 1000,
     complete: !listingCut && counts.failed === 0 && counts.paused === 0 && done === toCopy.length + toConfirm.length + extra.length,
     retries: requests?.retries ?? 0,

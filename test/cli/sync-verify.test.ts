@@ -245,13 +245,18 @@ describe('an interrupted sync', () => {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'lyve-state-'));
     const args = ['sync', `s3://${src}`, `s3://${dst}`, '--part-size', '5', '--concurrency', '2', '--state-dir', stateDir, ...endpoints()];
     let interrupted = false;
-    const first = await cli(args, {}, (kill) => {
+    const first = await cli([...args, '--json'], {}, (kill) => {
       if (interrupted || completedParts(stateDir) === 0) return;
       interrupted = true;
       kill('SIGINT'); // as soon as the checkpoint records a completed part
     });
     expect(first.code).toBe(130);
     expect(first.stderr).toContain('interrupted: finishing parts in flight and saving checkpoints');
+    // What the paused copy sent counts in this run's bytes.
+    const paused = JSON.parse(first.stdout);
+    expect(paused.objects[0]).toMatchObject({ status: 'paused' });
+    expect(paused.bytes).toBe(paused.objects[0].bytes);
+    expect(paused.bytes).toBeGreaterThan(0);
     expect(readdirSync(stateDir).length).toBe(1);
     expect(await openUploads(target, dst)).toEqual(['large.bin']);
     const second = await cli([...args, '--json']);
