@@ -70,7 +70,8 @@ export async function compareObject(
   if (!a) return { state: 'missing-source' };
   if (!b) return { state: 'missing-target' };
   const differences: string[] = [];
-  const notReplica = a.size === b.size && !isReplicaOf(b, a, { sourceBucket: source.bucket });
+  // The same bytes and headers: a replica of an earlier, identical write of the source is exact.
+  const notReplica = a.size === b.size && !isReplicaOf(b, a, { sourceBucket: source.bucket, sameContentSuffices: true });
   if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
   if (options.tags) {
     const [ta, tb] = await allInOrder([readTags('source', source.client, source.bucket, source.key), readTags('target', target.client, target.bucket, target.key)]);

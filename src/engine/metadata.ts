@@ -317,18 +317,28 @@ export function userMetadata(state: ObjectState): Record<string, string> {
 export function isReplicaOf(
   target: ObjectState,
   source: ObjectState,
-  context: { sourceBucket?: string; maxMetadataBytes?: number } = {},
+  context: {
+    sourceBucket?: string;
+    maxMetadataBytes?: number;
+    /**
+     * Content and headers only: a replica of an earlier write of the same bytes and headers (the
+     * source uploaded again unchanged, or a new version of it) counts, whatever version and time
+     * it records. For verifying; copying keeps the markers naming the source's current state.
+     */
+    sameContentSuffices?: boolean;
+  } = {},
 ): boolean {
-  const { sourceBucket, maxMetadataBytes = LYVE_CLOUD_LIMITS.maxMetadataBytes } = context;
+  const { sourceBucket, maxMetadataBytes = LYVE_CLOUD_LIMITS.maxMetadataBytes, sameContentSuffices = false } = context;
   if (target.size !== source.size) return false;
   const recorded = recordedSource(target);
   if (recorded) {
     return (
       recorded.etag === source.etag &&
-      (recorded.versionId ?? undefined) === source.versionId &&
-      (recorded.lastModified === undefined ||
-        source.lastModified === undefined ||
-        recorded.lastModified === source.lastModified.toISOString()) &&
+      (sameContentSuffices ||
+        ((recorded.versionId ?? undefined) === source.versionId &&
+          (recorded.lastModified === undefined ||
+            source.lastModified === undefined ||
+            recorded.lastModified === source.lastModified.toISOString()))) &&
       // The replica's own headers are the source's (changed on the target, markers kept, they are not).
       headersDigest(target) === headersDigest(source) &&
       !fromOtherBucket(target, sourceBucket) &&

@@ -237,6 +237,28 @@ function completedParts(stateDir: string): number {
   return parts;
 }
 
+describe('verify after the source is written again unchanged', () => {
+  it('an exact replica of an earlier, identical write is identical to verify, with or without --deep', async () => {
+    const src = await createBucket(source, uniqueBucket('cli-same-src'));
+    const dst = await createBucket(target, uniqueBucket('cli-same-dst'));
+    const put = () => putObject(source, src, 'a.txt', Buffer.from('hello'), { ContentType: 'text/plain', Metadata: { k: 'v' } });
+    await put();
+    expect((await cli(['sync', `s3://${src}`, `s3://${dst}`, ...endpoints()])).code).toBe(0);
+    await sleep(1_100); // another second: another modification time
+    await put(); // as `aws s3 cp` run again
+    for (const deep of [[], ['--deep']]) {
+      const run = await cli(['verify', `s3://${src}`, `s3://${dst}`, ...deep, ...endpoints()]);
+      expect(run.stderr).toMatch(/^identical: 1 source object/);
+      expect(run.code).toBe(0);
+    }
+    // A real change still shows.
+    await putObject(source, src, 'a.txt', Buffer.from('hello'), { ContentType: 'text/html', Metadata: { k: 'v' } });
+    const changed = await cli(['verify', `s3://${src}`, `s3://${dst}`, ...endpoints()]);
+    expect(changed.stdout).toMatch(/^mismatched a\.txt/);
+    expect(changed.code).toBe(1);
+  });
+});
+
 describe('an interrupted sync', () => {
   it('pauses on Ctrl-C with a checkpoint, and the rerun resumes and finishes exactly', async () => {
     const src = await createBucket(source, uniqueBucket('cli-int-src'));
