@@ -54,6 +54,15 @@ describe('engine on the embedded server', () => {
     },
   );
 
+  it('a request over the server\'s size limit (11 MiB here) fails for good, naming the part size', async () => {
+    const key = 'sizes/over-the-request-limit';
+    await putMultipartObject(source, 'src', key, 12 * MiB, 5 * MiB);
+    const result = await replicate(key, { partSize: 16 * MiB, multipartThreshold: 16 * MiB });
+    expect(result).toMatchObject({ status: 'failed', reason: 'target-rejected', retryable: false });
+    expect(status(result)).toMatch(/as too large \(HTTP 413.*\): use a smaller part size/);
+    expect(status(await replicate(key))).toBe('replicated'); // 5 MiB parts
+  });
+
   it('starts over when a checkpoint cannot be verified (no ListParts) and still ends exact', async () => {
     const key = 'resume/no-list-parts';
     const md5 = await putMultipartObject(source, 'src', key, 3 * 5 * MiB + 9, 5 * MiB);
