@@ -60,7 +60,17 @@ function headerDifferences(source: ObjectState, target: ObjectState): string[] {
 export async function compareObject(
   source: { client: S3Client; bucket: string; key: string },
   target: { client: S3Client; bucket: string; key: string },
-  options: { deep?: boolean; tags?: boolean; signal?: AbortSignal } = {},
+  options: {
+    deep?: boolean;
+    tags?: boolean;
+    signal?: AbortSignal;
+    /**
+     * A replica of an earlier, identical write of the source (same bytes and headers, another
+     * time or version) is identical: for `verify`. Without it (a dry run), the replica must
+     * record the source's current state, as a copy decides.
+     */
+    contentOnly?: boolean;
+  } = {},
 ): Promise<Comparison> {
   const signal = options.signal ?? new AbortController().signal;
   const [a, b] = await allInOrder([
@@ -70,8 +80,7 @@ export async function compareObject(
   if (!a) return { state: 'missing-source' };
   if (!b) return { state: 'missing-target' };
   const differences: string[] = [];
-  // The same bytes and headers: a replica of an earlier, identical write of the source is exact.
-  const notReplica = a.size === b.size && !isReplicaOf(b, a, { sourceBucket: source.bucket, sameContentSuffices: true });
+  const notReplica = a.size === b.size && !isReplicaOf(b, a, { sourceBucket: source.bucket, sameContentSuffices: options.contentOnly ?? false });
   if (a.size !== b.size) differences.push(`size ${b.size}, source ${a.size}`);
   if (options.tags) {
     const [ta, tb] = await allInOrder([readTags('source', source.client, source.bucket, source.key), readTags('target', target.client, target.bucket, target.key)]);

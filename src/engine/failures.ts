@@ -70,8 +70,8 @@ export function classifyS3Error(error: unknown, side: Side, bucket: string, acti
   if (isAbort(error)) {
     return new ReplicationFailure('aborted', 'replication was cancelled', false, code, { cause: error });
   }
-  if (httpStatus(error) === 413 || code === 'EntityTooLarge') {
-    // A request body over what the server takes: the same request fails every time.
+  if (action === 's3:PutObject' && (httpStatus(error) === 413 || code === 'EntityTooLarge')) {
+    // A body (object or part) over what the server takes: the same request fails every time.
     return new ReplicationFailure(
       side === 'source' ? 'source-rejected' : 'target-rejected',
       `${side} refused ${action} on bucket "${bucket}" as too large (${what}): use a smaller part size (--part-size, PART_SIZE_MIB, partSize)`,

@@ -251,6 +251,9 @@ describe('verify after the source is written again unchanged', () => {
       expect(run.stderr).toMatch(/^identical: 1 source object/);
       expect(run.code).toBe(0);
     }
+    // A copy still refreshes the markers to the source's current write, and a dry run says so.
+    const dry = await cli(['sync', `s3://${src}`, `s3://${dst}`, '--dry-run', '--json', ...endpoints()]);
+    expect(JSON.parse(dry.stdout).counts['would-copy']).toBe(1);
     // A real change still shows.
     await putObject(source, src, 'a.txt', Buffer.from('hello'), { ContentType: 'text/html', Metadata: { k: 'v' } });
     const changed = await cli(['verify', `s3://${src}`, `s3://${dst}`, ...endpoints()]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allInOrder, isDamagedReply, isTransient, isWebPage } from '../../src/engine/errors.js';
+import { classifyS3Error } from '../../src/engine/failures.js';
 
 /** The error the SDK throws for a reply body it cannot parse as S3's XML. */
 function unparsable(status: number, body: string): Error {
@@ -47,5 +48,19 @@ describe('allInOrder', () => {
     });
     await expect(allInOrder([first, second])).rejects.toThrow('source refused');
     await expect(allInOrder([Promise.resolve(1), second])).rejects.toThrow('target bucket missing');
+  });
+});
+
+describe('a reply of HTTP 413', () => {
+  const tooLarge = () => Object.assign(new Error('Request Entity Too Large'), { name: 'EntityTooLarge', $metadata: { httpStatusCode: 413 } });
+
+  it('to a write with a body is permanent and names the part size', () => {
+    const failure = classifyS3Error(tooLarge(), 'target', 'b', 's3:PutObject');
+    expect(failure).toMatchObject({ reason: 'target-rejected', retryable: false });
+    expect(failure.message).toMatch(/use a smaller part size/);
+  });
+
+  it('to anything else says nothing of part sizes', () => {
+    for (const action of ['s3:ListBucket', 's3:GetObject']) expect(classifyS3Error(tooLarge(), 'target', 'b', action).message).not.toMatch(/part size/);
   });
 });
