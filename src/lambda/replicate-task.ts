@@ -116,64 +116,55 @@ export async function replicateTask(
   const time = new TimeBudget(runtime.remainingMs, runtime.reserveMs, config.concurrency, runtime.invocationMs);
   // Parts still in flight when the time is nearly up are cut off, and the copy pauses.
   const deadline = time.deadline();
+  /** The engine's copy, within the invocation's time, and what its result then asks for. */
+  const copy = async (): Promise<TaskOutcome> => {
+    const options: ReplicateOptions = {
+      shouldPause: time.shouldPause,
+      ...(deadline && { pauseSignal: deadline.signal }),
+      budget: runtime.budget,
+      partSize: config.partSize,
+      copyTags: config.replicateTags,
+      // A key that is only one reading of what the event named may be another object's name.
+      deleteWhenSourceMissing: config.replicateDeletes && (task.alternativeKey ? 'recorded' : deletePolicy(config)),
+      // A create event names the object's ETag and size: small objects are then read with one
+      // conditional GET. The engine still re-reads the source after writing, so stale events converge.
+      ...(task.action === 'replicate' && task.eTag && task.size !== undefined && { sourceHint: { etag: task.eTag, size: task.size } }),
+      ...(resume && { resume: resume.checkpoint }),
+    };
+    const run = async (client: S3Client) =>
+      replicateObject({ client: runtime.source, bucket: task.bucket, key: task.key }, { client, bucket: config.targetBucket, key: targetKey }, options);
+
+    let result = await run(await runtime.target.client());
+    if (result.status === 'failed' && result.reason === 'target-credentials' && runtime.target.canRefresh) {
+      // The keys may have been rotated: read the secret again, once, before failing the object.
+      runtime.logger.warn('target rejected the credentials; re-reading the secret once', { reason: result.reason });
+      const leftOpen = result.uploadLeftOpen;
+      const client = await runtime.target.refresh();
+      // An upload started before the keys were revoked could not be aborted with them: now it can.
+      if (leftOpen) await abortUploadWith(client, config.targetBucket, targetKey, leftOpen);
+      result = await run(client);
+    }
+
+    if (task.alternativeKey && result.status === 'skipped' && result.reason === 'source-missing') {
+      return outcome({ status: 'ignored', reason: 'no-such-key' });
+    }
+    if (result.status !== 'paused') return outcome(result);
+    let problem = `object needs more time than this invocation had left (${result.bytesLeft} bytes to go): set CONTINUATION_QUEUE_URL so large copies continue in the next invocation, or raise the function timeout`;
+    if (runtime.continueLater) {
+      try {
+        await runtime.continueLater({ task, checkpoint: result.checkpoint, invocations });
+        return outcome(result, true);
+      } catch (error) {
+        problem = `could not queue the continuation of this copy to CONTINUATION_QUEUE_URL (${errorMessage(error)}): check the queue URL and sqs:SendMessage; the event will be retried`;
+      }
+    }
+    // Nowhere to continue: abort the upload rather than leave paid-for parts behind.
+    await abortUploadWith(await runtime.target.client(), config.targetBucket, targetKey, result.checkpoint.uploadId);
+    return outcome({ ...result, status: 'failed', reason: 'unavailable', retryable: true, message: problem });
+  };
   try {
-    return await copyWithin(task, runtime, resume, { shouldPause: time.shouldPause, ...(deadline && { pauseSignal: deadline.signal }) }, outcome, targetKey, invocations);
+    return await copy();
   } finally {
     deadline?.clear();
   }
-}
-
-/** The engine's copy, within the invocation's time, and what its result then asks for. */
-async function copyWithin(
-  task: ReplicationTask,
-  runtime: TaskRuntime,
-  resume: { checkpoint: MultipartCheckpoint; invocations: number } | undefined,
-  timing: Pick<ReplicateOptions, 'shouldPause' | 'pauseSignal'>,
-  outcome: (result: TaskResult, continued?: boolean) => TaskOutcome,
-  targetKey: string,
-  invocations: number,
-): Promise<TaskOutcome> {
-  const { config } = runtime;
-  const options: ReplicateOptions = {
-    ...timing,
-    budget: runtime.budget,
-    partSize: config.partSize,
-    copyTags: config.replicateTags,
-    // A key that is only one reading of what the event named may be another object's name.
-    deleteWhenSourceMissing: config.replicateDeletes && (task.alternativeKey ? 'recorded' : deletePolicy(config)),
-    // A create event names the object's ETag and size: small objects are then read with one
-    // conditional GET. The engine still re-reads the source after writing, so stale events converge.
-    ...(task.action === 'replicate' && task.eTag && task.size !== undefined && { sourceHint: { etag: task.eTag, size: task.size } }),
-    ...(resume && { resume: resume.checkpoint }),
-  };
-  const run = async (client: S3Client) =>
-    replicateObject({ client: runtime.source, bucket: task.bucket, key: task.key }, { client, bucket: config.targetBucket, key: targetKey }, options);
-
-  let result = await run(await runtime.target.client());
-  if (result.status === 'failed' && result.reason === 'target-credentials' && runtime.target.canRefresh) {
-    // The keys may have been rotated: read the secret again, once, before failing the object.
-    runtime.logger.warn('target rejected the credentials; re-reading the secret once', { reason: result.reason });
-    const leftOpen = result.uploadLeftOpen;
-    const client = await runtime.target.refresh();
-    // An upload started before the keys were revoked could not be aborted with them: now it can.
-    if (leftOpen) await abortUploadWith(client, config.targetBucket, targetKey, leftOpen);
-    result = await run(client);
-  }
-
-  if (task.alternativeKey && result.status === 'skipped' && result.reason === 'source-missing') {
-    return outcome({ status: 'ignored', reason: 'no-such-key' });
-  }
-  if (result.status !== 'paused') return outcome(result);
-  let problem = `object needs more time than this invocation had left (${result.bytesLeft} bytes to go): set CONTINUATION_QUEUE_URL so large copies continue in the next invocation, or raise the function timeout`;
-  if (runtime.continueLater) {
-    try {
-      await runtime.continueLater({ task, checkpoint: result.checkpoint, invocations });
-      return outcome(result, true);
-    } catch (error) {
-      problem = `could not queue the continuation of this copy to CONTINUATION_QUEUE_URL (${errorMessage(error)}): check the queue URL and sqs:SendMessage; the event will be retried`;
-    }
-  }
-  // Nowhere to continue: abort the upload rather than leave paid-for parts behind.
-  await abortUploadWith(await runtime.target.client(), config.targetBucket, targetKey, result.checkpoint.uploadId);
-  return outcome({ ...result, status: 'failed', reason: 'unavailable', retryable: true, message: problem });
 }
