@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ConfigurationError, configuredEndpoint, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
-import { isCredentialError, isWebPage } from '../engine/errors.js';
+import { isCredentialError, isUnreachable, isWebPage } from '../engine/errors.js';
 import { ReplicationFailure } from '../engine/failures.js';
 import { NOT_A_LISTING } from '../engine/list-objects.js';
 import { SecretUnavailableError, secretLabel, TargetSecret } from '../lambda/target-secret.js';
@@ -150,7 +150,7 @@ export function explainConnectionFailure(error: unknown, options: ConnectionOpti
   // resolving is the network's doing (exit 1, try again).
   if (typeof cause?.message === 'string' && cause.message.includes('check the URL')) {
     // A server that refuses or cannot be reached may only be down: exit 1, the URL named all the same.
-    if (cause.code === 'ECONNREFUSED' || cause.code === 'EHOSTUNREACH' || cause.code === 'ENETUNREACH') {
+    if (isUnreachable(cause)) {
       return new ReplicationFailure('unavailable', cause.message, true, String(cause.code), { cause: error });
     }
     return new UsageError(cause.message);

@@ -15,7 +15,7 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { recoverCompletedUpload, reclaimStrayUploads } from '../cleanup/uploads.js';
-import { errorCode, httpStatus, isNotFound, isTransient } from '../engine/errors.js';
+import { errorCode, httpStatus, isNotFound, isTransient, isUnreachable } from '../engine/errors.js';
 import { DEFAULT_CONCURRENCY } from '../engine/limits.js';
 
 /** A configuration problem, with a message that names what to fix. */
@@ -256,8 +256,7 @@ function explainDns(error: unknown, options: { endpoint: URL | undefined; label:
     error.message = `${options.label} ${options.endpoint.origin} does not answer TLS (https): check the URL${where}; if that server speaks plain http, write ${plain}`;
     return error;
   }
-  if (error instanceof Error && options.endpoint && (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH')) {
-    // Nothing listens there, or the host cannot be reached: a server that is down, or a wrong URL.
+  if (error instanceof Error && options.endpoint && isUnreachable(error)) {
     const where = options.endpointSource ? ` in ${options.endpointSource}` : '';
     const what = code === 'ECONNREFUSED' ? 'refused the connection' : 'cannot be reached';
     error.message = `${options.label} ${options.endpoint.origin} ${what} (${code}): check the URL${where}, and that the server is up`;

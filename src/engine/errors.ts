@@ -93,6 +93,12 @@ const NETWORK_CODES = new Set([
   'RequestTimeout',
 ]);
 
+/** Nothing listens at the address, or it cannot be reached: a server that is down, or a wrong URL. */
+export function isUnreachable(error: unknown): boolean {
+  const code = shape(error).code;
+  return code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH';
+}
+
 export function isNetworkError(error: unknown): boolean {
   const e = shape(error);
   return NETWORK_CODES.has(e.code ?? '') || NETWORK_CODES.has(errorCode(error));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { createSourceClient, createTargetClient, replicateObject, REPLICA_METADATA, TransferBudget, type ReplicationResult } from '../../src/index.js';
+import { createSourceClient, createTargetClient, replicateObject, REPLICA_METADATA, TransferBudget, type MultipartCheckpoint, type ReplicationResult } from '../../src/index.js';
 import { headerBytesForWire, headerFromWire, isReplicaOf, metadataBytes, objectStateFromHead, replicaMetadata } from '../../src/engine/metadata.js';
 import { recordsListedSource } from '../../src/engine/compare-object.js';
 import { putBody, withWholeObject } from '../../src/engine/transfer.js';
@@ -844,6 +844,14 @@ describe('multipart uploads are never left behind', () => {
     expect(await openUploads(target, dst)).toEqual([]);
   });
 
+  /** Resumes from `checkpoint` (through JSON, as a file or message carries it): replicated, exact, no upload left open. */
+  async function expectExactResume(key: string, checkpoint: MultipartCheckpoint, md5: string) {
+    const resumed = expectStatus(await replicate(key, { ...small, resume: JSON.parse(JSON.stringify(checkpoint)) }), 'replicated');
+    expect((await readBack(target, dst, key)).md5).toBe(md5);
+    expect(await openUploads(target, dst)).toEqual([]);
+    return resumed;
+  }
+
   it.each([
     ['just after the first part is on the target', 1],
     ['just after the last part is on the target', 2],
@@ -865,10 +873,7 @@ describe('multipart uploads are never left behind', () => {
     });
     const paused = expectStatus(result, 'paused');
     expect(paused.checkpoint.parts.length).toBeGreaterThanOrEqual(afterParts);
-    const resumed = expectStatus(await replicate(key, { ...small, resume: JSON.parse(JSON.stringify(paused.checkpoint)) }), 'replicated');
-    expect(resumed.parts).toBe(2);
-    expect((await readBack(target, dst, key)).md5).toBe(md5Hex(body));
-    expect(await openUploads(target, dst)).toEqual([]);
+    expect((await expectExactResume(key, paused.checkpoint, md5Hex(body))).parts).toBe(2);
   });
 
   it('a pauseSignal raised before any part is done: parts still waiting for a shared budget do not start after the first', async () => {
@@ -891,9 +896,7 @@ describe('multipart uploads are never left behind', () => {
     await holder;
     const paused = expectStatus(result, 'paused');
     expect(paused.checkpoint.parts.map((p) => p.partNumber)).toEqual([1]);
-    expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'replicated');
-    expect((await readBack(target, dst, key)).md5).toBe(md5);
-    expect(await openUploads(target, dst)).toEqual([]);
+    await expectExactResume(key, paused.checkpoint, md5);
   });
 
   it('a pauseSignal raised before any part is done lets one part finish first: every run moves forward', async () => {
@@ -903,9 +906,7 @@ describe('multipart uploads are never left behind', () => {
     pause.abort();
     const paused = expectStatus(await replicate(key, { ...small, concurrency: 1, pauseSignal: pause.signal }), 'paused');
     expect(paused.checkpoint.parts.map((p) => p.partNumber)).toEqual([1]);
-    expectStatus(await replicate(key, { ...small, resume: paused.checkpoint }), 'replicated');
-    expect((await readBack(target, dst, key)).md5).toBe(md5);
-    expect(await openUploads(target, dst)).toEqual([]);
+    await expectExactResume(key, paused.checkpoint, md5);
   });
 
   it('starts over when the source changed since the checkpoint, aborting the old upload', async () => {

@@ -3,6 +3,7 @@
  * across invocations through a real queue (the embedded fauxqs SQS), ending with one exact
  * object and no open multipart upload (Ceph RGW for the data).
  */
+import type { S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createSourceClient } from '../../src/clients/s3-clients.js';
@@ -51,6 +52,18 @@ async function runUntilDone(handler: ReturnType<typeof createHandler>, first: un
   }
 }
 
+/** Runs `use` with a source client whose ranged GETs go at `bytesPerSecond` once `slowFrom()` says so. */
+async function withSlowSource(bytesPerSecond: number, slowFrom: () => boolean, use: (client: S3Client) => Promise<void>): Promise<void> {
+  const proxy = await startFaultProxy({ upstream: rgw.endpoint, slowBytesPerSecond: bytesPerSecond, script: (r) => (r.method === 'GET' && r.headers.range && slowFrom() ? 'slow' : 'none') });
+  const client = createSourceClient({ endpoint: proxy.endpoint, credentials: rgw.source, concurrency: 1 });
+  try {
+    await use(client);
+  } finally {
+    client.destroy();
+    await proxy.close();
+  }
+}
+
 function handlerEnv(partSizeMib: number, concurrency: number): NodeJS.ProcessEnv {
   return {
     TARGET_BUCKET: dst,
@@ -93,18 +106,13 @@ describe('objects larger than one invocation', () => {
     const md5 = await putMultipartObject(source, src, key, 30 * MiB, 5 * MiB);
     // Two parts at full speed, then the source slows to 10 s a part: started in time, it cannot end in time.
     let gets = 0;
-    const proxy = await startFaultProxy({ upstream: rgw.endpoint, slowBytesPerSecond: MiB / 2, script: (r) => (r.method === 'GET' && r.headers.range && ++gets >= 3 ? 'slow' : 'none') });
-    const slowSource = createSourceClient({ endpoint: proxy.endpoint, credentials: rgw.source, concurrency: 1 });
     const context = lambdaContext(8_000);
-    try {
-      const handler = createHandler({ env: { ...handlerEnv(5, 1) }, source: slowSource, sqs, reserveMs: 4_000 });
+    await withSlowSource(MiB / 2, () => ++gets >= 3, async (slowSource) => {
+      const handler = createHandler({ env: handlerEnv(5, 1), source: slowSource, sqs, reserveMs: 4_000 });
       expect(await handler(sqsEvent([JSON.stringify(s3Event({ bucket: src, key }))]), context)).toEqual({ batchItemFailures: [] });
       // Returned with time to spare (half the reserve), the parts done checkpointed in a continuation.
       expect(context.getRemainingTimeInMillis()).toBeGreaterThan(0);
-    } finally {
-      slowSource.destroy();
-      await proxy.close();
-    }
+    });
     const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     expect(Messages).toHaveLength(1);
     await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: Messages![0]!.ReceiptHandle! }));
@@ -117,16 +125,10 @@ describe('objects larger than one invocation', () => {
     const key = 'continued/every-part-slow.bin';
     const md5 = await putMultipartObject(source, src, key, 10 * MiB, 5 * MiB);
     // ~2.5 s a part against 3.5 s invocations, whose deadline (half the 2 s reserve left) comes first.
-    const proxy = await startFaultProxy({ upstream: rgw.endpoint, slowBytesPerSecond: 2 * MiB, script: (r) => (r.method === 'GET' && r.headers.range ? 'slow' : 'none') });
-    const slowSource = createSourceClient({ endpoint: proxy.endpoint, credentials: rgw.source, concurrency: 1 });
-    try {
+    await withSlowSource(2 * MiB, () => true, async (slowSource) => {
       const handler = createHandler({ env: handlerEnv(5, 1), source: slowSource, sqs, reserveMs: 2_000 });
-      const invocations = await runUntilDone(handler, s3Event({ bucket: src, key }), 3_500, 3);
-      expect(invocations).toBe(2);
-    } finally {
-      slowSource.destroy();
-      await proxy.close();
-    }
+      expect(await runUntilDone(handler, s3Event({ bucket: src, key }), 3_500, 3)).toBe(2);
+    });
     expect((await readBack(target, dst, key)).md5).toBe(md5);
     expect(await openUploads(target, dst)).toEqual([]);
   }, 60_000);
