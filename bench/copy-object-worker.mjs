@@ -2,12 +2,15 @@
 // (dist/, plain node: no TypeScript loader in the measured process) and prints one JSON line
 // with the result and this process's peak RSS.
 import { readFileSync } from 'node:fs';
-import { createSourceClient, createTargetClient, enableReadGarbageCollection, replicateObject } from '../dist/index.js';
-
-// As the CLI and the Lambda function do (src/cli/main.ts, src/lambda/index.ts).
-enableReadGarbageCollection();
+import { enableLowMemoryRuntime, enableReadGarbageCollection } from '../dist/engine/runtime-memory.js';
 
 const input = JSON.parse(process.env.LYVE_BENCH_INPUT ?? '{}');
+// As the CLI does (src/cli/main.ts): low-memory settings first, then the engine and the SDK; or
+// as the Lambda function does (src/lambda/index.ts).
+if (input.settings === 'lambda') enableReadGarbageCollection();
+else enableLowMemoryRuntime();
+const { createSourceClient, createTargetClient, replicateObject } = await import('../dist/index.js');
+
 const { endpoint, partSize, concurrency } = input;
 const source = createSourceClient({ endpoint, credentials: input.source, concurrency });
 const target = createTargetClient({ endpoint, credentials: input.target, concurrency });

@@ -1,7 +1,7 @@
 // The least memory any copy through Node.js and the AWS SDK can take: uploads `--parts` parts of
 // `--part-size-mib` MiB with `--concurrency` requests in flight from that many preallocated
-// buffers (no source reads at all, so no read garbage; the target client the engine uses), and
-// prints this process's peak RSS against 64 MiB + part size × concurrency.
+// buffers (no source reads at all, so no read garbage; the target client the engine uses, in the
+// CLI's low-memory settings), and prints this process's peak RSS against 64 MiB + part size × concurrency.
 //
 //   npm run build && node bench/memory-floor.mjs [--part-size-mib 16] [--concurrency 8] [--parts 64]
 //
@@ -10,13 +10,12 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import {
-  AbortMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { createTargetClient } from '../dist/index.js';
+import { enableLowMemoryRuntime } from '../dist/engine/runtime-memory.js';
+
+// As the CLI does (src/cli/main.ts): low-memory settings first, then the SDK.
+enableLowMemoryRuntime();
+const { AbortMultipartUploadCommand, CreateBucketCommand, CreateMultipartUploadCommand, UploadPartCommand } = await import('@aws-sdk/client-s3');
+const { createTargetClient } = await import('../dist/index.js');
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 export { replicateObject } from './engine/replicate-object.js';
 export { TransferBudget } from './engine/transfer-budget.js';
-export { enableReadGarbageCollection } from './engine/read-garbage.js';
+export { enableLowMemoryRuntime, enableReadGarbageCollection, LOW_MEMORY_V8_FLAGS } from './engine/runtime-memory.js';
 export { planTransfer, LYVE_CLOUD_LIMITS, DEFAULT_PART_SIZE, DEFAULT_CONCURRENCY, KiB, MiB, GiB, TiB } from './engine/limits.js';
 export type { TargetLimits, TransferPlan } from './engine/limits.js';
 export { REPLICA_METADATA, REPLICA_METADATA_PREFIX } from './engine/metadata.js';

@@ -16,6 +16,11 @@ export interface LargeCopyOptions {
   partSize: number;
   concurrency: number;
   verify: boolean;
+  /**
+   * The process settings the worker runs in: 'cli' (the default: low-memory, as the CLI runs) or
+   * 'lambda' (read garbage collection only, as the Lambda function runs).
+   */
+  settings?: 'cli' | 'lambda';
   log?: (line: string) => void;
 }
 
@@ -24,8 +29,12 @@ export interface LargeCopyReport {
   parts: number;
   partSizeMiB: number;
   concurrency: number;
+  settings: 'cli' | 'lambda';
+  node: string;
   seconds: number;
   throughputMiBps: number;
+  /** CPU seconds (user + system) of the replicator's process for the whole run. */
+  cpuSeconds: number;
   /** VmHWM of the worker, read by the worker itself as it finishes. */
   peakRssMiB: number;
   /** The part of the peak that is not part buffers: peak − part size × concurrency. */
@@ -63,6 +72,7 @@ export async function copyLargeObject(rgw: Gateway, options: LargeCopyOptions): 
       target: { ...rgw.target, bucket: dstBucket, key },
       partSize,
       concurrency,
+      settings: options.settings ?? 'cli',
     };
     const measured = assertSucceeded(
       'copy-object-worker',
@@ -90,8 +100,11 @@ export async function copyLargeObject(rgw: Gateway, options: LargeCopyOptions): 
       parts: result.parts,
       partSizeMiB: result.partSize! / MiB,
       concurrency,
+      settings: input.settings,
+      node: process.version,
       seconds: Number(seconds.toFixed(2)),
       throughputMiBps: Number((size / MiB / seconds).toFixed(1)),
+      cpuSeconds: Number(measured.cpuSeconds.toFixed(2)),
       peakRssMiB: Number((peak / MiB).toFixed(1)),
       fixedOverheadMiB: Number(((peak - buffers) / MiB).toFixed(1)),
       rssBoundMiB: boundBytes / MiB,

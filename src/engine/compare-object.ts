@@ -3,7 +3,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { allInOrder, errorMessage } from './errors.js';
 import { ReplicationFailure, s3Call } from './failures.js';
 import { headObject } from './head-object.js';
-import { noteBodyBytesRead } from './read-garbage.js';
+import { forEachBodyChunk } from './runtime-memory.js';
 import type { ListedObject } from './list-objects.js';
 import { readTags, sameTags } from './tags.js';
 import { fromOtherBucket, headersDigest, isReplicaOf, recordedSource, userMetadata, writtenWellAfter, type ObjectState } from './metadata.js';
@@ -26,10 +26,7 @@ async function bodyMd5(client: S3Client, side: 'source' | 'target', bucket: stri
     const response = await s3Call(side, bucket, 's3:GetObject', () => client.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
     const hash = createHash('md5');
     try {
-      for await (const chunk of response.Body as AsyncIterable<Uint8Array>) {
-        hash.update(chunk);
-        noteBodyBytesRead(chunk.length);
-      }
+      await forEachBodyChunk(response.Body as AsyncIterable<Uint8Array>, (chunk) => hash.update(chunk));
       return hash.digest('hex');
     } catch (error) {
       if (attempt >= BODY_READ_ATTEMPTS) {

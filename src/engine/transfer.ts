@@ -15,7 +15,7 @@ import { errorCode, isNotFound, isPreconditionFailed, isTransient } from './erro
 import { noteUploadLeftOpen, ReplicationFailure, SourceChangedError, s3Call } from './failures.js';
 import { partRange } from './limits.js';
 import { PLAIN_MD5, bodyMd5FromEtag, headerBytesForWire, objectStateFromHead, unquoteEtag, writeParameters, writeEtagIsMd5, headersDigest, type ObjectState, type ReplicaOrigin } from './metadata.js';
-import { noteBodyBytesRead } from './read-garbage.js';
+import { forEachBodyChunk } from './runtime-memory.js';
 import type { TransferBudget } from './transfer-budget.js';
 import type { TransferProgress } from './types.js';
 
@@ -179,15 +179,14 @@ async function readSourceOnce(
   let offset = 0;
   try {
     if (body) {
-      for await (const chunk of body) {
+      await forEachBodyChunk(body, (chunk) => {
         if (offset + chunk.length > length) {
           throw new ReplicationFailure('integrity', `source returned more than the ${length} bytes requested`, true);
         }
         buffer.set(chunk, offset);
         hash?.update(chunk);
         offset += chunk.length;
-        noteBodyBytesRead(chunk.length);
-      }
+      });
     }
   } catch (error) {
     body?.destroy?.();
