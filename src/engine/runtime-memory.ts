@@ -19,7 +19,7 @@ import { Readable, finished } from 'node:stream';
  *   copy of them is made.
  * - The optimising compilers ({@link enableLowMemoryRuntime}: the CLI). TurboFan and Maglev
  *   compile the hottest functions of the AWS SDK as it loads and as it runs; their code, feedback
- *   and compilation zones cost ~25 MiB of resident memory at the peak of a large copy, and ~75
+ *   and compilation zones cost ~25 MiB of resident memory at the peak of a large copy, and ~80
  *   MiB over a sync of many small objects. The bytes of a copy are moved by native code (sockets,
  *   MD5, buffer copies), so a large copy is as fast without them; the per-request work of small
  *   objects runs on the baseline compiler instead, at a cost in CPU (BENCHMARKS.md). The
