@@ -1,6 +1,5 @@
 import { lookup } from 'node:dns/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { ConfigurationError, configuredEndpoint, createSourceClient, createTargetClient, type RequestStats } from '../clients/s3-clients.js';
 import { isCredentialError, isUnreachable, isWebPage } from '../engine/errors.js';
@@ -9,6 +8,18 @@ import { NOT_A_LISTING } from '../engine/list-objects.js';
 import { SecretUnavailableError, secretLabel, TargetSecret } from '../lambda/target-secret.js';
 import { UsageError } from './errors.js';
 import { formatS3Location, type S3Location } from './s3-location.js';
+
+/**
+ * Credentials from a named profile (~/.aws/config and ~/.aws/credentials). The provider package
+ * is loaded when a profile is first used: it is ~4 MiB resident, which every run would pay.
+ */
+export function profileCredentials(profile: string): AwsCredentialIdentityProvider {
+  let provider: Promise<AwsCredentialIdentityProvider> | undefined;
+  return async (properties) => {
+    provider ??= import('@aws-sdk/credential-providers').then(({ fromIni }) => fromIni({ profile }));
+    return (await provider)(properties);
+  };
+}
 
 /** The connection flags shared by sync, verify and cleanup. */
 export interface ConnectionOptions {
@@ -37,7 +48,7 @@ export function sourceClient(options: ConnectionOptions, stats?: RequestStats): 
       ...(stats && { stats }),
       ...(options.sourceEndpoint && { endpoint: options.sourceEndpoint, endpointSource: '--source-endpoint' }),
       ...(options.sourceRegion && { region: options.sourceRegion }),
-      ...(options.sourceProfile && { credentials: fromIni({ profile: options.sourceProfile }) }),
+      ...(options.sourceProfile && { credentials: profileCredentials(options.sourceProfile) }),
       ...(options.allowInsecureHttp !== undefined && { allowInsecureHttp: options.allowInsecureHttp }),
     });
   } catch (error) {
@@ -73,7 +84,7 @@ export async function targetClient(
     endpoint = options.targetEndpoint ?? secret.endpoint;
     if (!options.targetEndpoint) endpointSource = `lc_endpoint_url in secret ${secretLabel(options.targetSecretId, '--target-secret-id')}`;
   } else if (options.targetProfile) {
-    credentials = fromIni({ profile: options.targetProfile });
+    credentials = profileCredentials(options.targetProfile);
   } else if (envKeys) {
     credentials = { accessKeyId: env.LC_ACCESS_KEY!.trim(), secretAccessKey: env.LC_SECRET_KEY!.trim() };
   } else if (env.LC_ACCESS_KEY?.trim() || env.LC_SECRET_KEY?.trim()) {

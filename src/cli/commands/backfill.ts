@@ -9,7 +9,6 @@
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3ControlClient } from '@aws-sdk/client-s3-control';
-import { fromIni } from '@aws-sdk/credential-providers';
 import type { Command } from 'commander';
 import {
   backfillPolicies,
@@ -31,7 +30,7 @@ import { s3Failure } from '../../backfill/errors.js';
 import { ConfigurationError } from '../../clients/s3-clients.js';
 import { createKeyFilter } from '../../filters/key-filter.js';
 import { regionName } from './common.js';
-import { sourceClient } from '../connections.js';
+import { profileCredentials, sourceClient } from '../connections.js';
 import { UsageError } from '../errors.js';
 import { parseS3Location, type S3Location } from '../s3-location.js';
 
@@ -182,7 +181,7 @@ async function runBackfill(sourceArg: string, options: BackfillCommandOptions, i
     region: plan.region,
     retryMode: 'adaptive',
     maxAttempts: 5,
-    ...(profile && { credentials: fromIni({ profile }) }),
+    ...(profile && { credentials: profileCredentials(profile) }),
   });
 
   try {
