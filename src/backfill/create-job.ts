@@ -14,7 +14,7 @@
  *   Priority 0–2,147,483,647. RoleArn `arn:[^:]+:iam::\d{12}:role/.*`.
  */
 import { createHash } from 'node:crypto';
-import { CreateJobCommand, type CreateJobCommandInput, type S3ControlClient } from '@aws-sdk/client-s3-control';
+import type { CreateJobCommandInput, S3ControlClient } from '@aws-sdk/client-s3-control';
 import { controlFailure } from './errors.js';
 import {
   bareEtag,
@@ -186,6 +186,9 @@ export async function createBackfillJob(options: BackfillJobOptions & { control:
   const input = buildCreateJobInput(options);
   let jobId: string | undefined;
   try {
+    // Loaded here, not with this module: the S3 Control client is ~2.5 MiB resident, which every
+    // CLI run (sync included) would otherwise pay.
+    const { CreateJobCommand } = await import('@aws-sdk/client-s3-control');
     jobId = (await options.control.send(new CreateJobCommand(input))).JobId;
   } catch (error) {
     throw createJobError(error, input);

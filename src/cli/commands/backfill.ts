@@ -8,7 +8,6 @@
  * flags into calls and prints the result.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { S3ControlClient } from '@aws-sdk/client-s3-control';
 import type { Command } from 'commander';
 import {
   backfillPolicies,
@@ -177,6 +176,8 @@ async function runBackfill(sourceArg: string, options: BackfillCommandOptions, i
     sourceRegion: options.sourceRegion ?? plan.region,
     ...((options.sourceProfile ?? profile) && { sourceProfile: options.sourceProfile ?? profile }),
   });
+  // Loaded when a job is created, not by every CLI run (see createBackfillJob).
+  const { S3ControlClient } = await import('@aws-sdk/client-s3-control');
   const control = new S3ControlClient({
     region: plan.region,
     retryMode: 'adaptive',
