@@ -1,10 +1,23 @@
 #!/usr/bin/env node
 /**
  * The `lyve-replicator` binary. The CLI owns its process: it is put in its low-memory settings
- * first, and the program (with the AWS SDK) is loaded after, so that the SDK's code is compiled
- * under them, which is what saves the most (see engine/runtime-memory.ts).
+ * first (unless LYVE_REPLICATOR_LOW_MEMORY=0), and the program (with the AWS SDK) is loaded
+ * after, so that the SDK's code is compiled under them, which is what saves the most (see
+ * engine/runtime-memory.ts).
  */
-import { enableLowMemoryRuntime } from '../engine/runtime-memory.js';
+import { enableLowMemoryRuntime, enableReadGarbageCollection } from '../engine/runtime-memory.js';
+import { EXIT } from './errors.js';
+import { lowMemoryFromEnvironment } from './runtime-settings.js';
 
-enableLowMemoryRuntime();
-await import('./program.js');
+let lowMemory: boolean | undefined;
+try {
+  lowMemory = lowMemoryFromEnvironment();
+} catch (error) {
+  process.stderr.write(`lyve-replicator: ${(error as Error).message}\n`);
+  process.exitCode = EXIT.usage;
+}
+if (lowMemory !== undefined) {
+  if (lowMemory) enableLowMemoryRuntime();
+  else enableReadGarbageCollection();
+  await import('./program.js');
+}

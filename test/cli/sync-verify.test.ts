@@ -527,3 +527,22 @@ describe('sync and verify against the embedded server', () => {
     }
   });
 });
+
+describe('LYVE_REPLICATOR_LOW_MEMORY', () => {
+  it('0 keeps the optimising compilers and copies the same; any value but 1 or 0 is refused with exit 2', async () => {
+    const src = uniqueBucket('lowmem-src');
+    const dst = uniqueBucket('lowmem-dst');
+    await createBucket(source, src);
+    await createBucket(target, dst);
+    const body = randomBody(11 * MiB);
+    await putObject(source, src, 'a.bin', body);
+    const run = await cli(['sync', `s3://${src}`, `s3://${dst}`, ...endpoints(), '--part-size', '5'], { LYVE_REPLICATOR_LOW_MEMORY: '0' });
+    expect(run.stderr).toContain('1 replicated');
+    expect(run.code).toBe(0);
+    expect((await readBack(target, dst, 'a.bin')).md5).toBe(md5Hex(body));
+
+    const bad = await cli(['sync', `s3://${src}`, `s3://${dst}`, ...endpoints()], { LYVE_REPLICATOR_LOW_MEMORY: 'maybe' });
+    expect(bad.stderr).toBe('lyve-replicator: LYVE_REPLICATOR_LOW_MEMORY must be 1 or 0, not "maybe"\n');
+    expect(bad.code).toBe(2);
+  });
+});
