@@ -9,15 +9,11 @@ import { enableLowMemoryRuntime, enableReadGarbageCollection } from '../engine/r
 import { EXIT } from './errors.js';
 import { lowMemoryFromEnvironment } from './runtime-settings.js';
 
-let lowMemory: boolean | undefined;
 try {
-  lowMemory = lowMemoryFromEnvironment();
+  if (lowMemoryFromEnvironment()) enableLowMemoryRuntime();
+  else enableReadGarbageCollection();
 } catch (error) {
   process.stderr.write(`lyve-replicator: ${(error as Error).message}\n`);
-  process.exitCode = EXIT.usage;
+  process.exit(EXIT.usage);
 }
-if (lowMemory !== undefined) {
-  if (lowMemory) enableLowMemoryRuntime();
-  else enableReadGarbageCollection();
-  await import('./program.js');
-}
+await import('./program.js');

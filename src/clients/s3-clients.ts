@@ -370,20 +370,15 @@ function instrument(client: S3Client, options: S3ClientOptions, label: string, e
  */
 function ignoreOrphanSocketError(): void {}
 
-class HttpPoolAgent extends HttpAgent {
-  override createConnection(...args: Parameters<HttpAgent['createConnection']>): ReturnType<HttpAgent['createConnection']> {
-    const socket = super.createConnection(...args);
+/** `agent` (http or https), with every socket it opens kept from crashing the process (above). */
+function guardSockets<A extends HttpAgent>(agent: A): A {
+  const createConnection = agent.createConnection.bind(agent);
+  agent.createConnection = (...args: Parameters<HttpAgent['createConnection']>) => {
+    const socket = createConnection(...args);
     socket?.on('error', ignoreOrphanSocketError);
     return socket;
-  }
-}
-
-class HttpsPoolAgent extends HttpsAgent {
-  override createConnection(...args: Parameters<HttpsAgent['createConnection']>): ReturnType<HttpsAgent['createConnection']> {
-    const socket = super.createConnection(...args);
-    socket?.on('error', ignoreOrphanSocketError);
-    return socket;
-  }
+  };
+  return agent;
 }
 
 function requestHandler(concurrency: number, options: S3ClientOptions): NodeHttpHandler {
@@ -391,8 +386,8 @@ function requestHandler(concurrency: number, options: S3ClientOptions): NodeHttp
   // (Our own agents: the SDK would otherwise open a new connection for every upload part.)
   const agentOptions = { keepAlive: true, maxSockets: concurrency + 4, maxFreeSockets: concurrency + 4 };
   return new NodeHttpHandler({
-    httpAgent: new HttpPoolAgent(agentOptions),
-    httpsAgent: new HttpsPoolAgent(agentOptions),
+    httpAgent: guardSockets(new HttpAgent(agentOptions)),
+    httpsAgent: guardSockets(new HttpsAgent(agentOptions)),
     connectionTimeout: options.connectionTimeout ?? 5_000,
     socketTimeout: options.socketTimeout ?? 60_000,
   });
